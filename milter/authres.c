@@ -1,0 +1,153 @@
+/*
+ * authres.c - Authentication-Results formatting (see authres.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+
+/* RFC 2045 tspecials and space: a value holding any must be quoted. */
+static int
+is_token_char(unsigned char c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return 0;
+	return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+int
+authres_value(struct buf *out, const char *s)
+{
+	const unsigned char *p;
+	int token = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p; p++)
+		if (!is_token_char(*p))
+			token = 0;
+	if (token)
+		return buf_puts(out, s);
+	if (buf_putc(out, '"') < 0)
+		return -1;
+	for (p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+
+		if (c < 0x20 || c >= 0x7f)
+			c = '?';
+		if ((c == '"' || c == '\\') && buf_putc(out, '\\') < 0)
+			return -1;
+		if (buf_putc(out, (char)c) < 0)
+			return -1;
+	}
+	return buf_putc(out, '"');
+}
+
+/* Domains and selectors were validated by the parser; still quote defensively. */
+static int
+prop(struct buf *out, const char *name, const char *val)
+{
+	if (val == NULL || *val == '\0')
+		return 0;
+	if (buf_printf(out, " %s=", name) < 0)
+		return -1;
+	return authres_value(out, val);
+}
+
+int
+authres_begin(struct buf *out, const char *authserv_id)
+{
+	if (buf_puts(out, "Authentication-Results: ") < 0 ||
+	    authres_value(out, authserv_id) < 0)
+		return -1;
+	return 0;
+}
+
+/* Comment text: parentheses and backslashes cannot occur in what we put there. */
+static int
+comment(struct buf *out, const struct dkim_verdict *v)
+{
+	if (v->key_bits <= 0 && v->dnssec == NULL)
+		return 0;
+	if (buf_puts(out, " (") < 0)
+		return -1;
+	if (v->key_bits > 0 && buf_printf(out, "%s %d-bit key",
+	    v->key_type == CRYPTO_ED25519 ? "ed25519" : "rsa", v->key_bits) < 0)
+		return -1;
+	if (v->dnssec != NULL && buf_printf(out, "%sDNSSEC %s",
+	    v->key_bits > 0 ? "; " : "", v->dnssec) < 0)
+		return -1;
+	if (v->testing && buf_puts(out, "; test mode") < 0)
+		return -1;
+	return buf_putc(out, ')');
+}
+
+int
+authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
+    const struct authres_align *al)
+{
+	const struct sig *sg = v->sig;
+
+	if (buf_printf(out, ";\r\n\tdkim=%s", dkim_status_name(v->status)) < 0 ||
+	    comment(out, v) < 0)
+		return -1;
+	if (buf_puts(out, " reason=") < 0 || authres_value(out, v->reason) < 0)
+		return -1;
+	if (prop(out, "header.d", sg->d) < 0 || prop(out, "header.s", sg->s) < 0 ||
+	    prop(out, "header.i", sg->i) < 0)
+		return -1;
+	if (sg->b64_prefix[0] != '\0') {
+		char b[13];
+
+		str_copy(b, sg->b64_prefix, sizeof(b));
+		if (prop(out, "header.b", b) < 0)
+			return -1;
+	}
+	if (prop(out, "header.a", sg->a_text) < 0)
+		return -1;
+	if (al != NULL && al->from_domain != NULL) {
+		if (prop(out, "header.from", al->from_domain) < 0)
+			return -1;
+		if (buf_printf(out, " policy.dkim-align=%s",
+		    al->aligned ? (al->mode == 's' ? "strict" : "relaxed") : "no") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+authres_add_none(struct buf *out, const char *reason)
+{
+	if (buf_puts(out, ";\r\n\tdkim=none reason=") < 0)
+		return -1;
+	return authres_value(out, reason);
+}
+
+int
+authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,
+    const char *detail)
+{
+	if (buf_printf(out, ";\r\n\tdkim-alignment=%s", verdict) < 0)
+		return -1;
+	if (detail != NULL && (buf_puts(out, " reason=") < 0 ||
+	    authres_value(out, detail) < 0))
+		return -1;
+	return prop(out, "header.from", from_domain);
+}
+
+int
+authres_claims_id(const char *value, const char *id)
+{
+	size_t n = strlen(id);
+
+	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+		value++;
+	if (*value == '"')
+		value++;
+	if (strncasecmp(value, id, n) != 0)
+		return 0;
+	value += n;
+	return *value == '\0' || *value == ';' || *value == ' ' || *value == '\t' ||
+	    *value == '"' || *value == '\r' || *value == '\n' || *value == '(';
+}

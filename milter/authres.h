@@ -1,0 +1,47 @@
+/*
+ * authres.h - Authentication-Results header fields (RFC 8601) for DKIM.
+ *
+ * Values that come from the message (d=, s=, i=, b=) are checked and quoted
+ * here, so nothing a sender writes can break out of the field or add one.
+ * The field is folded with CRLF + TAB between results. Thread-safe.
+ */
+#ifndef DKIMGATE_AUTHRES_H
+#define DKIMGATE_AUTHRES_H
+
+#include "buf.h"
+#include "dkim.h"
+
+/* Optional alignment facts attached to one dkim= result. */
+struct authres_align {
+	const char *from_domain;	/* header.from domain, or NULL */
+	int relaxed;			/* d= aligns under relaxed rules */
+	int strict;			/* d= aligns under strict rules */
+	char mode;			/* 'r' or 's': the mode that applies */
+	int aligned;			/* result under that mode */
+};
+
+/* Start the field: "Authentication-Results: ID;" (name included). */
+int authres_begin(struct buf *out, const char *authserv_id);
+/* One "dkim=..." result for a verdict; align may be NULL. */
+int authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
+    const struct authres_align *align);
+/* "dkim=none" with a reason. */
+int authres_add_none(struct buf *out, const char *reason);
+/*
+ * The per-message alignment verdict, written as a comment-free result of
+ * the dkim-adsp-free method "dkim-alignment" (see README): verdict is one of
+ * aligned-pass, unaligned-pass, fail, none.
+ */
+int authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,
+    const char *detail);
+
+/*
+ * Append s as an RFC 8601 value: a token when it can be one, else a quoted
+ * string. Control characters and non-ASCII bytes are replaced by '?'.
+ */
+int authres_value(struct buf *out, const char *s);
+
+/* 1 when field is an Authentication-Results field whose authserv-id is id. */
+int authres_claims_id(const char *value, const char *id);
+
+#endif

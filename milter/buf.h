@@ -1,0 +1,51 @@
+/*
+ * buf.h - bounded, always-terminated byte and string builder.
+ *
+ * A struct buf grows on demand up to the maximum given at creation; an append
+ * that would pass it fails and leaves the contents unchanged. Every append
+ * returns 0 on success and -1 on failure (over the maximum, or out of memory),
+ * and callers must check it. Not thread-safe: one owner at a time.
+ */
+#ifndef DKIMGATE_BUF_H
+#define DKIMGATE_BUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+struct buf {
+	char *data;	/* always NUL-terminated when non-NULL */
+	size_t len;
+	size_t cap;
+	size_t max;	/* hard ceiling on len */
+};
+
+/* Initialise an embedded buffer; nothing is allocated until the first append. */
+void buf_init(struct buf *b, size_t max);
+/* Release the storage of an embedded buffer; the struct may be reused after buf_init. */
+void buf_release(struct buf *b);
+
+/* Heap-allocated buffer; NULL when out of memory. buf_free accepts NULL. */
+struct buf *buf_create(size_t max);
+void buf_free(struct buf *b);
+
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_putc(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+/* Empty the buffer, keeping its storage. */
+void buf_reset(struct buf *b);
+/* Shorten to n bytes (n <= len). */
+void buf_truncate(struct buf *b, size_t n);
+/* The contents as a C string; "" for a buffer that never held anything. */
+const char *buf_str(const struct buf *b);
+/* Take ownership of the storage (caller frees); the buffer is left empty. */
+char *buf_steal(struct buf *b);
+
+/* Copy src into dst of size dstlen, always terminating; returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t dstlen);
+
+#endif

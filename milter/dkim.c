@@ -1,0 +1,780 @@
+/*
+ * dkim.c - sign and verify sessions (see dkim.h).
+ *
+ * Headers are kept in one bounded buffer. At end-of-headers each signature
+ * to make or check is attached to a body hasher keyed by (canonicalization,
+ * length limit), so two signatures that hash the body the same way share one
+ * pass over it. Header hashes are computed at end-of-message.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "dkim.h"
+#include "keyrec.h"
+#include "bounds.h"
+
+const char *const dkim_default_headers[] = {
+	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
+	"in-reply-to", "references", "mime-version", "content-type",
+	"content-transfer-encoding", "content-disposition", "content-language",
+	"list-id", "list-help", "list-unsubscribe", "list-unsubscribe-post",
+	"list-subscribe", "list-post", "list-owner", "list-archive",
+	"resent-date", "resent-from", "resent-to", "resent-cc", "sender",
+};
+const size_t dkim_default_nheaders =
+    sizeof(dkim_default_headers) / sizeof(dkim_default_headers[0]);
+const char *const dkim_default_oversign[] = {
+	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
+	"mime-version", "content-type", "content-transfer-encoding",
+	"list-unsubscribe", "list-unsubscribe-post",
+};
+const size_t dkim_default_noversign =
+    sizeof(dkim_default_oversign) / sizeof(dkim_default_oversign[0]);
+
+struct hdr {
+	size_t off, len;	/* in headers buffer */
+	size_t nlen;		/* length of the name before ':' (trimmed) */
+};
+
+struct hasher {
+	enum canon_alg canon;
+	long long limit;	/* -1: whole body */
+	struct canon_body *cb;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	unsigned long long length;
+};
+
+struct signer {
+	struct crypto_key *key;
+	char *domain, *selector, *identity;
+	enum canon_alg hcanon, bcanon;
+	char **headers;
+	size_t nheaders;
+	char **oversign;
+	size_t noversign;
+	long long lifetime;
+	char *hlist[LIMIT_SIGNED_HEADERS];	/* h= chosen at eoh (borrowed names) */
+	size_t nh;
+	struct hasher *h;
+	struct buf out;
+};
+
+struct vsig {
+	struct sig sig;
+	struct dkim_verdict v;
+	size_t hdr_index;	/* which header field it is */
+	struct keyrec kr;
+	int have_key;
+	struct hasher *h;
+};
+
+struct dkim {
+	time_t now;
+	struct buf headers;
+	struct hdr hdrs[LIMIT_HEADER_COUNT];
+	size_t nhdrs;
+	int header_overflow;
+	int verify;
+	size_t max_verify;
+	struct signer signers[LIMIT_SIGNERS];
+	size_t nsigners;
+	struct vsig *vsigs;
+	size_t nvsigs;
+	struct hasher hashers[LIMIT_SIGNERS + LIMIT_SIGNATURES];
+	size_t nhashers;
+	int eoh_done, eom_done;
+	char error[256];
+	struct buf from;
+	size_t nfrom;
+};
+
+struct dkim *
+dkim_create(time_t now)
+{
+	struct dkim *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->now = now;
+	buf_init(&d->headers, LIMIT_HEADER_TOTAL);
+	buf_init(&d->from, LIMIT_HEADER_FIELD);
+	return d;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+dkim_free(struct dkim *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nsigners; i++) {
+		struct signer *s = &d->signers[i];
+
+		crypto_key_unref(s->key);
+		free(s->domain);
+		free(s->selector);
+		free(s->identity);
+		free_strv(s->headers, s->nheaders);
+		free_strv(s->oversign, s->noversign);
+		buf_release(&s->out);
+	}
+	for (i = 0; i < d->nvsigs; i++) {
+		sig_free(&d->vsigs[i].sig);
+		keyrec_clear(&d->vsigs[i].kr);
+	}
+	free(d->vsigs);
+	for (i = 0; i < d->nhashers; i++)
+		canon_body_free(d->hashers[i].cb);
+	buf_release(&d->headers);
+	buf_release(&d->from);
+	free(d);
+}
+
+static char *
+lowerdup(const char *s)
+{
+	size_t n = strlen(s), i;
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	for (i = 0; i <= n; i++)
+		p[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+	return p;
+}
+
+static char **
+dup_names(const char *const *v, size_t n)
+{
+	char **out = calloc(n + 1, sizeof(*out));
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((out[i] = lowerdup(v[i])) == NULL) {
+			free_strv(out, i);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+int
+dkim_add_signer(struct dkim *d, const struct dkim_signer *in, char *err, size_t errlen)
+{
+	struct signer *s;
+
+	if (d->nhdrs > 0 || d->eoh_done) {
+		snprintf(err, errlen, "signers must be added before the headers");
+		return -1;
+	}
+	if (d->nsigners == LIMIT_SIGNERS) {
+		snprintf(err, errlen, "too many signatures for one message (max %d)",
+		    LIMIT_SIGNERS);
+		return -1;
+	}
+	if (in->key == NULL || in->domain == NULL || in->selector == NULL) {
+		snprintf(err, errlen, "signer needs a key, a domain and a selector");
+		return -1;
+	}
+	s = &d->signers[d->nsigners];
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->out, LIMIT_OUT_HEADER);
+	s->hcanon = in->hcanon;
+	s->bcanon = in->bcanon;
+	s->lifetime = in->lifetime;
+	s->domain = strdup(in->domain);
+	s->selector = strdup(in->selector);
+	s->identity = in->identity ? strdup(in->identity) : NULL;
+	s->headers = dup_names(in->headers, in->nheaders);
+	s->nheaders = in->nheaders;
+	s->oversign = dup_names(in->oversign, in->noversign);
+	s->noversign = in->noversign;
+	s->key = crypto_key_ref(in->key);
+	d->nsigners++;	/* counted now so dkim_free releases a partial signer */
+	if (s->domain == NULL || s->selector == NULL || s->headers == NULL ||
+	    s->oversign == NULL || (in->identity && s->identity == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+dkim_enable_verify(struct dkim *d, size_t max)
+{
+	d->verify = 1;
+	d->max_verify = max > LIMIT_SIGNATURES ? LIMIT_SIGNATURES : max;
+}
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int
+dkim_header(struct dkim *d, const char *field, size_t len)
+{
+	struct hdr *h;
+	const char *colon;
+	size_t nlen;
+
+	if (d->header_overflow)
+		return -1;
+	if (len > LIMIT_HEADER_FIELD) {
+		dkim_header_overflow(d);
+		return -1;
+	}
+	colon = memchr(field, ':', len);
+	if ( d->nhdrs == LIMIT_HEADER_COUNT ||
+	    buf_append(&d->headers, field, len) < 0) {
+		d->header_overflow = 1;
+		snprintf(d->error, sizeof(d->error), "message header too large");
+		return -1;
+	}
+	h = &d->hdrs[d->nhdrs++];
+	h->off = d->headers.len - len;
+	h->len = len;
+	/* A line without a colon cannot match any h= name. */
+	nlen = colon ? (size_t)(colon - field) : 0;
+	while (nlen > 0 && is_wsp(field[nlen - 1]))
+		nlen--;
+	h->nlen = nlen;
+	if (nlen == 4 && strncasecmp(field, "from", 4) == 0) {
+		d->nfrom++;
+		if (d->nfrom == 1) {
+			size_t i;
+
+			for (i = (size_t)(colon - field) + 1; i < len; i++)
+				if (field[i] != '\r' && field[i] != '\n' &&
+				    buf_putc(&d->from, field[i]) < 0)
+					break;
+		}
+	}
+	return 0;
+}
+
+void
+dkim_header_overflow(struct dkim *d)
+{
+	d->header_overflow = 1;
+	snprintf(d->error, sizeof(d->error), "message header too large");
+}
+
+static const char *
+hdr_text(const struct dkim *d, const struct hdr *h)
+{
+	return d->headers.data + h->off;
+}
+
+static int
+hdr_is(const struct dkim *d, const struct hdr *h, const char *lname)
+{
+	size_t n = strlen(lname);
+
+	return h->nlen == n && strncasecmp(hdr_text(d, h), lname, n) == 0;
+}
+
+/* The hasher for (canon, limit), created on first use. */
+static struct hasher *
+get_hasher(struct dkim *d, enum canon_alg canon, long long limit)
+{
+	size_t i;
+	struct hasher *h;
+
+	for (i = 0; i < d->nhashers; i++)
+		if (d->hashers[i].canon == canon && d->hashers[i].limit == limit)
+			return &d->hashers[i];
+	if (d->nhashers == sizeof(d->hashers) / sizeof(d->hashers[0]))
+		return NULL;
+	h = &d->hashers[d->nhashers];
+	h->canon = canon;
+	h->limit = limit;
+	h->cb = canon_body_create(canon, limit < 0 ? CANON_NO_LIMIT :
+	    (unsigned long long)limit, EVP_sha256());
+	if (h->cb == NULL)
+		return NULL;
+	d->nhashers++;
+	return h;
+}
+
+static size_t
+count_hdr(const struct dkim *d, const char *lname)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nhdrs; i++)
+		if (hdr_is(d, &d->hdrs[i], lname))
+			n++;
+	return n;
+}
+
+static int
+in_list(char **v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Choose h= for a signer: each name once per instance, oversigned ones once more. */
+static int
+signer_choose_headers(struct dkim *d, struct signer *s)
+{
+	size_t i, k, n;
+
+	for (i = 0; i < s->nheaders; i++) {
+		n = count_hdr(d, s->headers[i]);
+		if (in_list(s->oversign, s->noversign, s->headers[i]))
+			n++;
+		for (k = 0; k < n; k++) {
+			if (s->nh == LIMIT_SIGNED_HEADERS)
+				return -1;
+			s->hlist[s->nh++] = s->headers[i];
+		}
+	}
+	/* Oversigned names not in the signed list still get their entries. */
+	for (i = 0; i < s->noversign; i++) {
+		if (in_list(s->headers, s->nheaders, s->oversign[i]))
+			continue;
+		n = count_hdr(d, s->oversign[i]) + 1;
+		for (k = 0; k < n; k++) {
+			if (s->nh == LIMIT_SIGNED_HEADERS)
+				return -1;
+			s->hlist[s->nh++] = s->oversign[i];
+		}
+	}
+	return 0;
+}
+
+int
+dkim_eoh(struct dkim *d)
+{
+	size_t i, nsig = 0;
+
+	d->eoh_done = 1;
+	for (i = 0; i < d->nsigners; i++) {
+		struct signer *s = &d->signers[i];
+
+		if (signer_choose_headers(d, s) < 0) {
+			snprintf(d->error, sizeof(d->error), "too many headers to sign");
+			return -1;
+		}
+		if ((s->h = get_hasher(d, s->bcanon, -1)) == NULL) {
+			snprintf(d->error, sizeof(d->error), "out of memory");
+			return -1;
+		}
+	}
+	if (!d->verify)
+		return 0;
+	for (i = 0; i < d->nhdrs; i++)
+		if (sig_is_dkim_field(hdr_text(d, &d->hdrs[i]), d->hdrs[i].len))
+			nsig++;
+	if (nsig > LIMIT_SIGNATURES)
+		nsig = LIMIT_SIGNATURES;
+	if (nsig == 0)
+		return 0;
+	if ((d->vsigs = calloc(nsig, sizeof(*d->vsigs))) == NULL) {
+		snprintf(d->error, sizeof(d->error), "out of memory");
+		return -1;
+	}
+	/* Signatures are numbered from the top of the header, as receivers list them. */
+	for (i = 0; i < d->nhdrs && d->nvsigs < nsig; i++) {
+		const struct hdr *h = &d->hdrs[i];
+		struct vsig *vs;
+		struct dkim_verdict *v;
+
+		if (!sig_is_dkim_field(hdr_text(d, h), h->len))
+			continue;
+		vs = &d->vsigs[d->nvsigs++];
+		v = &vs->v;
+		vs->hdr_index = i;
+		v->sig = &vs->sig;
+		v->status = sig_parse(&vs->sig, hdr_text(d, h), h->len, d->now,
+		    v->reason, sizeof(v->reason));
+		if (d->header_overflow) {
+			v->status = DKIM_PERMERROR;
+			str_copy(v->reason, "message header too large", sizeof(v->reason));
+		}
+		if (v->status != DKIM_PASS)
+			continue;
+		v->parsed = 1;
+		if (d->nvsigs > d->max_verify) {
+			dkim_skip(d, d->nvsigs - 1);
+			continue;
+		}
+		v->key_needed = 1;
+		if ((vs->h = get_hasher(d, vs->sig.bcanon, vs->sig.l)) == NULL) {
+			v->status = DKIM_TEMPERROR;
+			v->key_needed = 0;
+			str_copy(v->reason, "out of memory", sizeof(v->reason));
+		}
+	}
+	return 0;
+}
+
+size_t
+dkim_nverdicts(const struct dkim *d)
+{
+	return d->nvsigs;
+}
+
+struct dkim_verdict *
+dkim_verdict(struct dkim *d, size_t i)
+{
+	return i < d->nvsigs ? &d->vsigs[i].v : NULL;
+}
+
+void
+dkim_skip(struct dkim *d, size_t i)
+{
+	struct dkim_verdict *v = dkim_verdict(d, i);
+
+	if (v == NULL || v->status != DKIM_PASS)
+		return;
+	v->skipped = 1;
+	v->key_needed = 0;
+	v->status = DKIM_POLICY;
+	str_copy(v->reason, "not verified: too many signatures", sizeof(v->reason));
+	d->vsigs[i].h = NULL;
+}
+
+void
+dkim_set_key(struct dkim *d, size_t i, enum dkim_keystate state,
+    const char *const *txt, const size_t *txtlen, size_t ntxt, const char *dnssec,
+    const char *why)
+{
+	struct vsig *vs;
+	struct dkim_verdict *v;
+	char reason[LIMIT_REASON];
+	size_t k;
+
+	if (i >= d->nvsigs || !d->vsigs[i].v.key_needed)
+		return;
+	vs = &d->vsigs[i];
+	v = &vs->v;
+	v->key_needed = 0;
+	v->dnssec = dnssec;
+	if (state == DKIM_KEY_TEMPFAIL) {
+		v->status = DKIM_TEMPERROR;
+		snprintf(v->reason, sizeof(v->reason), "key lookup failed: %s",
+		    why ? why : "DNS error");
+		return;
+	}
+	if (state == DKIM_KEY_MISSING || ntxt == 0) {
+		v->status = DKIM_PERMERROR;
+		snprintf(v->reason, sizeof(v->reason), "no key for signature (%s)",
+		    why ? why : "no TXT record");
+		return;
+	}
+	/* Several records: use the first that is a usable key record. */
+	reason[0] = '\0';
+	for (k = 0; k < ntxt; k++) {
+		char r[LIMIT_REASON];
+
+		if (keyrec_parse(&vs->kr, txt[k], txtlen[k], r, sizeof(r)) == 0) {
+			vs->have_key = 1;
+			break;
+		}
+		keyrec_clear(&vs->kr);
+		if (reason[0] == '\0')
+			str_copy(reason, r, sizeof(reason));
+	}
+	if (!vs->have_key) {
+		v->status = DKIM_PERMERROR;
+		str_copy(v->reason, reason, sizeof(v->reason));
+		return;
+	}
+	v->testing = vs->kr.testing;
+	v->key_type = vs->kr.type;
+	v->key_bits = vs->kr.bits;
+	if (vs->kr.revoked) {
+		v->status = DKIM_PERMERROR;
+		str_copy(v->reason, "key revoked (empty p=)", sizeof(v->reason));
+		return;
+	}
+	if ((vs->kr.type == CRYPTO_ED25519) != (vs->sig.alg == SIG_ED25519_SHA256)) {
+		v->status = DKIM_PERMERROR;
+		str_copy(v->reason, "key type (k=) does not match the algorithm (a=)",
+		    sizeof(v->reason));
+		return;
+	}
+	if (vs->kr.type == CRYPTO_RSA && vs->kr.bits < 1024) {
+		v->status = DKIM_POLICY;
+		snprintf(v->reason, sizeof(v->reason),
+		    "RSA key of %d bits is too weak (RFC 8301 requires 1024)", vs->kr.bits);
+		return;
+	}
+	if (vs->kr.strict) {
+		const char *at = strrchr(vs->sig.i, '@');
+
+		if (at == NULL || strcasecmp(at + 1, vs->sig.d) != 0) {
+			v->status = DKIM_PERMERROR;
+			str_copy(v->reason, "key has t=s but i= is a subdomain of d=",
+			    sizeof(v->reason));
+		}
+	}
+}
+
+int
+dkim_body(struct dkim *d, const void *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < d->nhashers; i++)
+		if (canon_body_update(d->hashers[i].cb, p, n) < 0) {
+			snprintf(d->error, sizeof(d->error), "body digest failed");
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Feed the signed header fields for h= (bottom-up per name, each instance
+ * used once; names with no instance left contribute nothing) and then the
+ * signature field itself, without its final CRLF, into the digest.
+ */
+static int
+hash_headers(struct dkim *d, EVP_MD_CTX *md, enum canon_alg hc, char *const *hnames,
+    size_t nh, const char *sigfield, size_t siglen, long self_index,
+    unsigned char *out, unsigned int *outlen)
+{
+	unsigned char used[LIMIT_HEADER_COUNT];
+	struct buf cbuf;
+	size_t k;
+	int rc = -1;
+
+	memset(used, 0, d->nhdrs);
+	buf_init(&cbuf, LIMIT_HEADER_TOTAL + LIMIT_OUT_HEADER);
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (k = 0; k < nh; k++) {
+		size_t j = d->nhdrs;
+
+		while (j > 0) {
+			j--;
+			if (!used[j] && (long)j != self_index &&
+			    hdr_is(d, &d->hdrs[j], hnames[k])) {
+				used[j] = 1;
+				if (canon_header(hc, hdr_text(d, &d->hdrs[j]),
+				    d->hdrs[j].len, &cbuf) < 0)
+					goto out;
+				break;
+			}
+		}
+	}
+	if (canon_header(hc, sigfield, siglen, &cbuf) < 0)
+		goto out;
+	buf_truncate(&cbuf, cbuf.len - 2);	/* no CRLF after the signature */
+	if (EVP_DigestUpdate(md, cbuf.data, cbuf.len) != 1 ||
+	    EVP_DigestFinal_ex(md, out, outlen) != 1)
+		goto out;
+	rc = 0;
+out:
+	buf_release(&cbuf);
+	return rc;
+}
+
+static void
+finish_hashers(struct dkim *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nhashers; i++) {
+		struct hasher *h = &d->hashers[i];
+
+		h->length = canon_body_length(h->cb);
+		if (canon_body_final(h->cb, h->md, &h->mdlen) < 0)
+			h->mdlen = 0;
+		h->length = canon_body_length(h->cb);
+	}
+}
+
+static int
+sign_one(struct dkim *d, struct signer *s, EVP_MD_CTX *md)
+{
+	struct sig_spec sp;
+	unsigned char hd[EVP_MAX_MD_SIZE], sigbytes[LIMIT_SIG_BYTES];
+	unsigned int hdlen;
+	size_t siglen = sizeof(sigbytes);
+	char err[200];
+
+	if (s->h->mdlen == 0) {
+		snprintf(d->error, sizeof(d->error), "body digest failed");
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.alg = crypto_key_type(s->key) == CRYPTO_ED25519 ? SIG_ED25519_SHA256 :
+	    SIG_RSA_SHA256;
+	sp.hcanon = s->hcanon;
+	sp.bcanon = s->bcanon;
+	sp.d = s->domain;
+	sp.s = s->selector;
+	sp.i = s->identity;
+	sp.hnames = (const char *const *)s->hlist;
+	sp.nh = s->nh;
+	sp.t = (long long)d->now;
+	sp.x = s->lifetime > 0 ? (long long)d->now + s->lifetime : -1;
+	buf_reset(&s->out);
+	if (sig_format(&s->out, &sp, s->h->md, s->h->mdlen) < 0 ||
+	    hash_headers(d, md, s->hcanon, s->hlist, s->nh, s->out.data, s->out.len,
+	    -1, hd, &hdlen) < 0) {
+		snprintf(d->error, sizeof(d->error), "signature header too large");
+		return -1;
+	}
+	if (siglen > crypto_key_sigsize(s->key))
+		siglen = crypto_key_sigsize(s->key);
+	if (crypto_key_sigsize(s->key) > sizeof(sigbytes) ||
+	    crypto_sign(s->key, hd, hdlen, sigbytes, &siglen, err, sizeof(err)) < 0 ||
+	    sig_append_b(&s->out, sigbytes, siglen) < 0) {
+		snprintf(d->error, sizeof(d->error), "%s/%s: %s", s->domain, s->selector,
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+verify_one(struct dkim *d, struct vsig *vs, EVP_MD_CTX *md)
+{
+	struct dkim_verdict *v = &vs->v;
+	struct sig *sg = &vs->sig;
+	unsigned char hd[EVP_MAX_MD_SIZE];
+	unsigned int hdlen;
+	char *blanked;
+	int ok;
+
+	if (v->key_needed) {
+		v->key_needed = 0;
+		v->status = DKIM_TEMPERROR;
+		str_copy(v->reason, "no key lookup result", sizeof(v->reason));
+		return;
+	}
+	if (v->status != DKIM_PASS || vs->h == NULL)
+		return;
+	if (vs->h->mdlen == 0) {
+		v->status = DKIM_TEMPERROR;
+		str_copy(v->reason, "body digest failed", sizeof(v->reason));
+		return;
+	}
+	if (sg->l >= 0 && (unsigned long long)sg->l > vs->h->length) {
+		v->status = DKIM_PERMERROR;
+		str_copy(v->reason, "body length (l=) exceeds the body", sizeof(v->reason));
+		return;
+	}
+	if (sg->l >= 0 && (unsigned long long)sg->l < vs->h->length)
+		v->partial_body = 1;
+	/* The field with b= emptied, as the signer hashed it. */
+	if ((blanked = malloc(sg->field_len + 1)) == NULL) {
+		v->status = DKIM_TEMPERROR;
+		str_copy(v->reason, "out of memory", sizeof(v->reason));
+		return;
+	}
+	memcpy(blanked, sg->field, sg->b_start);
+	memcpy(blanked + sg->b_start, sg->field + sg->b_end, sg->field_len - sg->b_end);
+	ok = hash_headers(d, md, sg->hcanon, sg->hnames, sg->nh, blanked,
+	    sg->field_len - (sg->b_end - sg->b_start), (long)vs->hdr_index, hd, &hdlen);
+	free(blanked);
+	if (ok < 0) {
+		v->status = DKIM_PERMERROR;
+		str_copy(v->reason, "message header too large", sizeof(v->reason));
+		return;
+	}
+	ok = crypto_verify(vs->kr.key, hd, hdlen, sg->b, sg->blen);
+	if (ok == 1 && (sg->bhlen != vs->h->mdlen ||
+	    memcmp(sg->bh, vs->h->md, sg->bhlen) != 0)) {
+		v->status = DKIM_FAIL;
+		str_copy(v->reason, "body hash did not verify (body modified)",
+		    sizeof(v->reason));
+	} else if (ok != 1) {
+		v->status = DKIM_FAIL;
+		if (sg->bhlen != vs->h->mdlen || memcmp(sg->bh, vs->h->md, sg->bhlen) != 0)
+			str_copy(v->reason, "body hash did not verify (body modified)",
+			    sizeof(v->reason));
+		else
+			str_copy(v->reason, "signature did not verify (headers modified)",
+			    sizeof(v->reason));
+	} else {
+		v->status = DKIM_PASS;
+		str_copy(v->reason, v->testing ? "good signature (key in test mode t=y)" :
+		    "good signature", sizeof(v->reason));
+	}
+}
+
+int
+dkim_eom(struct dkim *d)
+{
+	EVP_MD_CTX *md;
+	size_t i;
+	int rc = 0;
+
+	if (!d->eoh_done && dkim_eoh(d) < 0)
+		return -1;
+	d->eom_done = 1;
+	finish_hashers(d);
+	if ((md = EVP_MD_CTX_new()) == NULL) {
+		snprintf(d->error, sizeof(d->error), "out of memory");
+		return -1;
+	}
+	for (i = 0; i < d->nsigners && rc == 0; i++) {
+		if (d->header_overflow) {
+			snprintf(d->error, sizeof(d->error), "message header too large");
+			rc = -1;
+			break;
+		}
+		rc = sign_one(d, &d->signers[i], md);
+	}
+	for (i = 0; i < d->nvsigs; i++)
+		verify_one(d, &d->vsigs[i], md);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+size_t
+dkim_nsignatures(const struct dkim *d)
+{
+	return d->eom_done ? d->nsigners : 0;
+}
+
+const char *
+dkim_signature(const struct dkim *d, size_t k)
+{
+	return k < d->nsigners ? buf_str(&d->signers[k].out) : NULL;
+}
+
+const char *
+dkim_error(const struct dkim *d)
+{
+	return d->error[0] ? d->error : "unknown error";
+}
+
+const char *
+dkim_from(const struct dkim *d, size_t *count)
+{
+	*count = d->nfrom;
+	return d->nfrom > 0 ? buf_str(&d->from) : NULL;
+}

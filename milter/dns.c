@@ -1,0 +1,373 @@
+/*
+ * dns.c - libunbound driver (see dns.h).
+ *
+ * A query is shared by the waiter and the libunbound callback, so it is
+ * reference-counted: one reference for the caller, one while libunbound may
+ * still call back. The driver thread polls libunbound's descriptor and runs
+ * the callbacks; waiters sleep on the query's condition variable.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unbound.h>
+
+#include "buf.h"
+#include "dns.h"
+
+struct dns {
+	struct ub_ctx *ub;
+	int timeout_ms;
+	pthread_t thread;
+	int thread_started;
+	volatile int stop;
+	pthread_mutex_t lock;	/* serialises ub_resolve_async/ub_cancel/ub_process */
+};
+
+struct dns_query {
+	struct dns *dns;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs;
+	int done;
+	int async_id;
+	int in_flight;		/* libunbound still holds a reference */
+	struct timespec deadline;
+	struct dns_result res;
+};
+
+const char *
+dns_status_name(enum dns_status st)
+{
+	switch (st) {
+	case DNS_OK: return "ok";
+	case DNS_NXDOMAIN: return "nxdomain";
+	case DNS_NODATA: return "nodata";
+	case DNS_SERVFAIL: return "servfail";
+	case DNS_BOGUS: return "bogus";
+	case DNS_TIMEOUT: return "timeout";
+	default: return "error";
+	}
+}
+
+static void *
+driver(void *arg)
+{
+	struct dns *dns = arg;
+	struct pollfd pfd;
+
+	pfd.fd = ub_fd(dns->ub);
+	pfd.events = POLLIN;
+	while (!dns->stop) {
+		int n = poll(&pfd, 1, 100);
+
+		if (n > 0) {
+			pthread_mutex_lock(&dns->lock);
+			ub_process(dns->ub);
+			pthread_mutex_unlock(&dns->lock);
+		}
+	}
+	return NULL;
+}
+
+struct dns *
+dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char *err,
+    size_t errlen)
+{
+	struct dns *dns = calloc(1, sizeof(*dns));
+	int rc;
+
+	if (dns == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&dns->lock, NULL);
+	dns->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	if ((dns->ub = ub_ctx_create()) == NULL) {
+		snprintf(err, errlen, "cannot create the libunbound context");
+		dns_free(dns);
+		return NULL;
+	}
+	/* Resolve in a libunbound thread so lookups overlap. */
+	ub_ctx_async(dns->ub, 1);
+	if (resolver != NULL && *resolver != '\0') {
+		rc = ub_ctx_set_fwd(dns->ub, resolver);
+		/* A forwarder on loopback is the normal test and local-resolver setup. */
+		if (rc == 0)
+			rc = ub_ctx_set_option(dns->ub, "do-not-query-localhost:", "no");
+	} else
+		rc = ub_ctx_resolvconf(dns->ub, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "resolver %s: %s", resolver ? resolver : "resolv.conf",
+		    ub_strerror(rc));
+		dns_free(dns);
+		return NULL;
+	}
+	if (trust_anchor != NULL && *trust_anchor != '\0' &&
+	    (rc = ub_ctx_add_ta_file(dns->ub, trust_anchor)) != 0) {
+		snprintf(err, errlen, "trust anchor %s: %s", trust_anchor, ub_strerror(rc));
+		dns_free(dns);
+		return NULL;
+	}
+	if (pthread_create(&dns->thread, NULL, driver, dns) != 0) {
+		snprintf(err, errlen, "cannot start the DNS thread");
+		dns_free(dns);
+		return NULL;
+	}
+	dns->thread_started = 1;
+	return dns;
+}
+
+void
+dns_free(struct dns *dns)
+{
+	if (dns == NULL)
+		return;
+	if (dns->thread_started) {
+		dns->stop = 1;
+		pthread_join(dns->thread, NULL);
+	}
+	if (dns->ub != NULL)
+		ub_ctx_delete(dns->ub);
+	pthread_mutex_destroy(&dns->lock);
+	free(dns);
+}
+
+void
+dns_result_clear(struct dns_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free(r->txt[i]);
+	free(r->txt);
+	free(r->txtlen);
+	r->txt = NULL;
+	r->txtlen = NULL;
+	r->n = 0;
+}
+
+static void
+query_unref(struct dns_query *q)
+{
+	int last;
+
+	pthread_mutex_lock(&q->lock);
+	last = --q->refs == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (!last)
+		return;
+	dns_result_clear(&q->res);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+}
+
+/* Join the character-strings of one TXT rdata. */
+static char *
+join_txt(const unsigned char *p, size_t n, size_t *outlen)
+{
+	struct buf b;
+	size_t i = 0;
+
+	buf_init(&b, 65536);
+	while (i < n) {
+		size_t l = p[i++];
+
+		if (l > n - i || buf_append(&b, p + i, l) < 0) {
+			buf_release(&b);
+			return NULL;
+		}
+		i += l;
+	}
+	*outlen = b.len;
+	return buf_steal(&b);
+}
+
+static void
+fill_result(struct dns_result *r, int err, struct ub_result *ur)
+{
+	int i, n = 0;
+
+	if (err != 0) {
+		r->status = DNS_ERROR;
+		snprintf(r->why, sizeof(r->why), "resolver error: %s", ub_strerror(err));
+		return;
+	}
+	r->dnssec = ur->secure ? "secure" : ur->bogus ? "bogus" : "insecure";
+	r->ttl = ur->ttl;
+	if (ur->canonname != NULL)
+		str_copy(r->canon, ur->canonname, sizeof(r->canon));
+	if (ur->bogus) {
+		r->status = DNS_BOGUS;
+		snprintf(r->why, sizeof(r->why), "DNSSEC validation failed%s%s",
+		    ur->why_bogus ? ": " : "", ur->why_bogus ? ur->why_bogus : "");
+		return;
+	}
+	if (ur->nxdomain) {
+		r->status = DNS_NXDOMAIN;
+		snprintf(r->why, sizeof(r->why), "NXDOMAIN");
+		return;
+	}
+	if (ur->rcode != 0) {
+		r->status = DNS_SERVFAIL;
+		snprintf(r->why, sizeof(r->why), "DNS rcode %d%s", ur->rcode,
+		    ur->rcode == 2 ? " (SERVFAIL)" : ur->rcode == 5 ? " (REFUSED)" : "");
+		return;
+	}
+	if (!ur->havedata) {
+		r->status = DNS_NODATA;
+		snprintf(r->why, sizeof(r->why), "no TXT record");
+		return;
+	}
+	while (ur->data[n] != NULL)
+		n++;
+	r->txt = calloc((size_t)n, sizeof(*r->txt));
+	r->txtlen = calloc((size_t)n, sizeof(*r->txtlen));
+	if (r->txt == NULL || r->txtlen == NULL) {
+		r->status = DNS_ERROR;
+		snprintf(r->why, sizeof(r->why), "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		char *t = join_txt((unsigned char *)ur->data[i], (size_t)ur->len[i],
+		    &r->txtlen[r->n]);
+
+		if (t != NULL)
+			r->txt[r->n++] = t;
+	}
+	r->status = r->n > 0 ? DNS_OK : DNS_SERVFAIL;
+	if (r->n == 0)
+		snprintf(r->why, sizeof(r->why), "malformed TXT data");
+}
+
+static void
+callback(void *arg, int err, struct ub_result *ur)
+{
+	struct dns_query *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	if (!q->done) {
+		fill_result(&q->res, err, ur);
+		q->done = 1;
+		pthread_cond_broadcast(&q->cond);
+	}
+	q->in_flight = 0;
+	pthread_mutex_unlock(&q->lock);
+	if (ur != NULL)
+		ub_resolve_free(ur);
+	query_unref(q);
+}
+
+struct dns_query *
+dns_txt_start(struct dns *dns, const char *name)
+{
+	struct dns_query *q = calloc(1, sizeof(*q));
+	int rc;
+
+	if (q == NULL)
+		return NULL;
+	q->dns = dns;
+	q->refs = 1;
+	pthread_mutex_init(&q->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&q->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+	q->deadline.tv_sec += dns->timeout_ms / 1000;
+	q->deadline.tv_nsec += (long)(dns->timeout_ms % 1000) * 1000000L;
+	if (q->deadline.tv_nsec >= 1000000000L) {
+		q->deadline.tv_sec++;
+		q->deadline.tv_nsec -= 1000000000L;
+	}
+	q->refs++;	/* libunbound's */
+	q->in_flight = 1;
+	pthread_mutex_lock(&dns->lock);
+	rc = ub_resolve_async(dns->ub, name, 16 /* TXT */, 1 /* IN */, q, callback,
+	    &q->async_id);
+	pthread_mutex_unlock(&dns->lock);
+	if (rc != 0) {
+		q->refs--;
+		q->in_flight = 0;
+		q->done = 1;
+		q->res.status = DNS_ERROR;
+		snprintf(q->res.why, sizeof(q->res.why), "cannot start lookup: %s",
+		    ub_strerror(rc));
+	}
+	return q;
+}
+
+const struct dns_result *
+dns_query_wait(struct dns_query *q)
+{
+	int cancelled = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->done) {
+		if (pthread_cond_timedwait(&q->cond, &q->lock, &q->deadline) == ETIMEDOUT &&
+		    !q->done) {
+			q->done = 1;
+			q->res.status = DNS_TIMEOUT;
+			snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
+			    q->dns->timeout_ms);
+			cancelled = q->in_flight;
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (cancelled) {
+		int rc;
+
+		pthread_mutex_lock(&q->dns->lock);
+		rc = ub_cancel(q->dns->ub, q->async_id);
+		pthread_mutex_unlock(&q->dns->lock);
+		/* A successful cancel means the callback will never run: drop its ref. */
+		if (rc == 0) {
+			pthread_mutex_lock(&q->lock);
+			q->in_flight = 0;
+			pthread_mutex_unlock(&q->lock);
+			query_unref(q);
+		}
+	}
+	return &q->res;
+}
+
+void
+dns_query_free(struct dns_query *q)
+{
+	if (q != NULL)
+		query_unref(q);
+}
+
+void
+dns_txt(struct dns *dns, const char *name, struct dns_result *out)
+{
+	struct dns_query *q = dns_txt_start(dns, name);
+	const struct dns_result *r;
+
+	memset(out, 0, sizeof(*out));
+	if (q == NULL) {
+		out->status = DNS_ERROR;
+		snprintf(out->why, sizeof(out->why), "out of memory");
+		return;
+	}
+	r = dns_query_wait(q);
+	/* Move the result out; the query keeps nothing to free. */
+	pthread_mutex_lock(&q->lock);
+	*out = *r;
+	q->res.txt = NULL;
+	q->res.txtlen = NULL;
+	q->res.n = 0;
+	pthread_mutex_unlock(&q->lock);
+	dns_query_free(q);
+}

@@ -1,0 +1,66 @@
+/*
+ * dns.h - TXT lookups through libunbound, with DNSSEC status and a timeout.
+ *
+ * One struct dns serves the whole process: any thread may start queries and
+ * wait for them; a private thread drives libunbound and wakes the waiters.
+ * libunbound's own cache keeps answers for their TTL (bounded by its cache
+ * size), so repeated lookups across messages cost nothing. A wait never
+ * outlasts the configured timeout: a query that runs longer is cancelled
+ * and reported as a timeout.
+ */
+#ifndef DKIMGATE_DNS_H
+#define DKIMGATE_DNS_H
+
+#include <stddef.h>
+
+enum dns_status {
+	DNS_OK = 0,	/* at least one TXT record */
+	DNS_NXDOMAIN,	/* name does not exist */
+	DNS_NODATA,	/* name exists, no TXT */
+	DNS_SERVFAIL,	/* server failure or other error rcode */
+	DNS_BOGUS,	/* DNSSEC validation failed */
+	DNS_TIMEOUT,	/* no answer in time */
+	DNS_ERROR	/* local trouble (out of memory, resolver setup) */
+};
+
+struct dns_result {
+	enum dns_status status;
+	char **txt;		/* each record's strings joined; NUL-terminated */
+	size_t *txtlen;
+	size_t n;
+	const char *dnssec;	/* "secure", "insecure" or "bogus" */
+	char canon[256];	/* name the answer came from (after CNAMEs) */
+	int ttl;
+	char why[160];		/* human text for anything but DNS_OK */
+};
+
+struct dns;
+struct dns_query;
+
+/*
+ * resolver: "ADDR" or "ADDR@PORT" to send every query to that server, NULL
+ * for the system's resolv.conf. trust_anchor: a file of DS/DNSKEY records
+ * (e.g. /usr/share/dns/root.key), NULL for no DNSSEC validation.
+ * timeout_ms bounds every query. NULL with err on failure.
+ */
+struct dns *dns_create(const char *resolver, const char *trust_anchor, int timeout_ms,
+    char *err, size_t errlen);
+/* Stops the thread, cancels and answers outstanding queries; accepts NULL. */
+void dns_free(struct dns *dns);
+
+/* Start a TXT lookup for name. Never NULL: failures are reported by the wait. */
+struct dns_query *dns_txt_start(struct dns *dns, const char *name);
+/*
+ * Wait until the answer arrives or the timeout (counted from start) passes;
+ * the result is owned by the query. Thread-safe; one waiter per query.
+ */
+const struct dns_result *dns_query_wait(struct dns_query *q);
+void dns_query_free(struct dns_query *q);
+
+/* Synchronous lookup; the result is copied into out (free with dns_result_clear). */
+void dns_txt(struct dns *dns, const char *name, struct dns_result *out);
+void dns_result_clear(struct dns_result *r);
+
+const char *dns_status_name(enum dns_status st);
+
+#endif
