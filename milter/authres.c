@@ -9,26 +9,26 @@
 
 #include "authres.h"
 
-/* RFC 2045 tspecials and space: a value holding any must be quoted. */
+/*
+ * Characters a property value may carry unquoted. Besides RFC 2045 token
+ * characters this admits '/', '=', '@' and '?', as in base64 header.b values
+ * and addresses: that is what deployed verifiers write and what parsers such
+ * as python3-authres read (it drops a quoted header.b).
+ */
 static int
 is_token_char(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7f)
 		return 0;
-	return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	return strchr("()<>,;:\\\"[]", c) == NULL;
 }
 
-int
-authres_value(struct buf *out, const char *s)
+/* Always a quoted-string (reason= texts). */
+static int
+quoted(struct buf *out, const char *s)
 {
 	const unsigned char *p;
-	int token = *s != '\0';
 
-	for (p = (const unsigned char *)s; *p; p++)
-		if (!is_token_char(*p))
-			token = 0;
-	if (token)
-		return buf_puts(out, s);
 	if (buf_putc(out, '"') < 0)
 		return -1;
 	for (p = (const unsigned char *)s; *p; p++) {
@@ -42,6 +42,20 @@ authres_value(struct buf *out, const char *s)
 			return -1;
 	}
 	return buf_putc(out, '"');
+}
+
+int
+authres_value(struct buf *out, const char *s)
+{
+	const unsigned char *p;
+	int token = *s != '\0';
+
+	for (p = (const unsigned char *)s; *p; p++)
+		if (!is_token_char(*p))
+			token = 0;
+	if (token)
+		return buf_puts(out, s);
+	return quoted(out, s);
 }
 
 /* Domains and selectors were validated by the parser; still quote defensively. */
@@ -92,16 +106,22 @@ authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 	if (buf_printf(out, ";\r\n\tdkim=%s", dkim_status_name(v->status)) < 0 ||
 	    comment(out, v) < 0)
 		return -1;
-	if (buf_puts(out, " reason=") < 0 || authres_value(out, v->reason) < 0)
+	if (buf_puts(out, " reason=") < 0 || quoted(out, v->reason) < 0)
 		return -1;
 	if (prop(out, "header.d", sg->d) < 0 || prop(out, "header.s", sg->s) < 0 ||
 	    prop(out, "header.i", sg->i) < 0)
 		return -1;
 	if (sg->b64_prefix[0] != '\0') {
 		char b[13];
+		size_t k;
 
 		str_copy(b, sg->b64_prefix, sizeof(b));
-		if (prop(out, "header.b", b) < 0)
+		/* Only base64 characters: a broken b= is not echoed. */
+		for (k = 0; b[k] != '\0'; k++)
+			if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789+/=", b[k]) == NULL)
+				break;
+		if (b[k] == '\0' && prop(out, "header.b", b) < 0)
 			return -1;
 	}
 	if (prop(out, "header.a", sg->a_text) < 0)
@@ -109,8 +129,9 @@ authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 	if (al != NULL && al->from_domain != NULL) {
 		if (prop(out, "header.from", al->from_domain) < 0)
 			return -1;
-		if (buf_printf(out, " policy.dkim-align=%s",
-		    al->aligned ? (al->mode == 's' ? "strict" : "relaxed") : "no") < 0)
+		/* The strongest rule d= meets, then the rule that applies. */
+		if (buf_printf(out, " policy.align=%s policy.adkim=%c",
+		    al->strict ? "strict" : al->relaxed ? "relaxed" : "no", al->mode) < 0)
 			return -1;
 	}
 	return 0;
@@ -121,7 +142,7 @@ authres_add_none(struct buf *out, const char *reason)
 {
 	if (buf_puts(out, ";\r\n\tdkim=none reason=") < 0)
 		return -1;
-	return authres_value(out, reason);
+	return quoted(out, reason);
 }
 
 int
@@ -131,7 +152,7 @@ authres_add_verdict(struct buf *out, const char *verdict, const char *from_domai
 	if (buf_printf(out, ";\r\n\tdkim-alignment=%s", verdict) < 0)
 		return -1;
 	if (detail != NULL && (buf_puts(out, " reason=") < 0 ||
-	    authres_value(out, detail) < 0))
+	    quoted(out, detail) < 0))
 		return -1;
 	return prop(out, "header.from", from_domain);
 }

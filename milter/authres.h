@@ -17,7 +17,6 @@ struct authres_align {
 	int relaxed;			/* d= aligns under relaxed rules */
 	int strict;			/* d= aligns under strict rules */
 	char mode;			/* 'r' or 's': the mode that applies */
-	int aligned;			/* result under that mode */
 };
 
 /* Start the field: "Authentication-Results: ID;" (name included). */
@@ -28,8 +27,8 @@ int authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 /* "dkim=none" with a reason. */
 int authres_add_none(struct buf *out, const char *reason);
 /*
- * The per-message alignment verdict, written as a comment-free result of
- * the dkim-adsp-free method "dkim-alignment" (see README): verdict is one of
+ * The per-message alignment verdict as its own result,
+ * "dkim-alignment=VERDICT" (syntax in the README): verdict is one of
  * aligned-pass, unaligned-pass, fail, none.
  */
 int authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,

@@ -292,9 +292,15 @@ crypto_verify(struct crypto_key *k, const unsigned char *digest, size_t dlen,
 
 		if (ctx == NULL)
 			return -1;
+		/*
+		 * A 20-byte digest is an rsa-sha1 signature: it is checked only
+		 * so the caller can tell a forged or broken one (fail) from one
+		 * it refuses by policy (RFC 8301 3.1); it is never signed.
+		 */
 		if (EVP_PKEY_verify_init(ctx) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1)
+		    EVP_PKEY_CTX_set_signature_md(ctx,
+		    dlen == CRYPTO_SHA1_LEN ? EVP_sha1() : EVP_sha256()) != 1)
 			rc = -1;
 		else
 			rc = EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;

@@ -50,8 +50,11 @@ int crypto_key_public_der(const struct crypto_key *k, unsigned char **out,
 /*
  * Sign or verify a SHA-256 digest the DKIM way: RSASSA-PKCS1-v1_5 with
  * SHA-256 for RSA; PureEdDSA over the 32-byte digest for Ed25519 (RFC 8463).
+ * crypto_verify also takes a SHA-1 digest (dlen CRYPTO_SHA1_LEN) with an RSA
+ * key, for rsa-sha1 signatures, which are verified but never made.
  * sig must hold crypto_key_sigsize() bytes. Verify returns 1 good, 0 bad, -1 error.
  */
+#define CRYPTO_SHA1_LEN 20
 int crypto_sign(struct crypto_key *k, const unsigned char *digest, size_t dlen,
     unsigned char *sig, size_t *siglen, char *err, size_t errlen);
 int crypto_verify(struct crypto_key *k, const unsigned char *digest, size_t dlen,

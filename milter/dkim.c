@@ -46,6 +46,7 @@ struct hdr {
 struct hasher {
 	enum canon_alg canon;
 	long long limit;	/* -1: whole body */
+	const EVP_MD *alg;	/* SHA-256; SHA-1 for rsa-sha1 signatures */
 	struct canon_body *cb;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
@@ -184,8 +185,8 @@ dkim_add_signer(struct dkim *d, const struct dkim_signer *in, char *err, size_t 
 {
 	struct signer *s;
 
-	if (d->nhdrs > 0 || d->eoh_done) {
-		snprintf(err, errlen, "signers must be added before the headers");
+	if (d->eoh_done) {
+		snprintf(err, errlen, "signers must be added before the end of the header");
 		return -1;
 	}
 	if (d->nsigners == LIMIT_SIGNERS) {
@@ -296,23 +297,32 @@ hdr_is(const struct dkim *d, const struct hdr *h, const char *lname)
 	return h->nlen == n && strncasecmp(hdr_text(d, h), lname, n) == 0;
 }
 
-/* The hasher for (canon, limit), created on first use. */
+/* The digest a signature algorithm hashes with. */
+static const EVP_MD *
+sig_md(enum sig_alg alg)
+{
+	return alg == SIG_RSA_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+/* The hasher for (canon, limit, digest), created on first use. */
 static struct hasher *
-get_hasher(struct dkim *d, enum canon_alg canon, long long limit)
+get_hasher(struct dkim *d, enum canon_alg canon, long long limit, const EVP_MD *alg)
 {
 	size_t i;
 	struct hasher *h;
 
 	for (i = 0; i < d->nhashers; i++)
-		if (d->hashers[i].canon == canon && d->hashers[i].limit == limit)
+		if (d->hashers[i].canon == canon && d->hashers[i].limit == limit &&
+		    d->hashers[i].alg == alg)
 			return &d->hashers[i];
 	if (d->nhashers == sizeof(d->hashers) / sizeof(d->hashers[0]))
 		return NULL;
 	h = &d->hashers[d->nhashers];
 	h->canon = canon;
 	h->limit = limit;
+	h->alg = alg;
 	h->cb = canon_body_create(canon, limit < 0 ? CANON_NO_LIMIT :
-	    (unsigned long long)limit, EVP_sha256());
+	    (unsigned long long)limit, alg);
 	if (h->cb == NULL)
 		return NULL;
 	d->nhashers++;
@@ -384,7 +394,7 @@ dkim_eoh(struct dkim *d)
 			snprintf(d->error, sizeof(d->error), "too many headers to sign");
 			return -1;
 		}
-		if ((s->h = get_hasher(d, s->bcanon, -1)) == NULL) {
+		if ((s->h = get_hasher(d, s->bcanon, -1, EVP_sha256())) == NULL) {
 			snprintf(d->error, sizeof(d->error), "out of memory");
 			return -1;
 		}
@@ -428,7 +438,8 @@ dkim_eoh(struct dkim *d)
 			continue;
 		}
 		v->key_needed = 1;
-		if ((vs->h = get_hasher(d, vs->sig.bcanon, vs->sig.l)) == NULL) {
+		if ((vs->h = get_hasher(d, vs->sig.bcanon, vs->sig.l,
+		    sig_md(vs->sig.alg))) == NULL) {
 			v->status = DKIM_TEMPERROR;
 			v->key_needed = 0;
 			str_copy(v->reason, "out of memory", sizeof(v->reason));
@@ -512,6 +523,13 @@ dkim_set_key(struct dkim *d, size_t i, enum dkim_keystate state,
 	v->testing = vs->kr.testing;
 	v->key_type = vs->kr.type;
 	v->key_bits = vs->kr.bits;
+	/* RFC 6376 6.1.2 step 6: h= must allow the hash a= names. */
+	if (!(vs->sig.alg == SIG_RSA_SHA1 ? vs->kr.sha1_ok : vs->kr.sha256_ok)) {
+		v->status = DKIM_PERMERROR;
+		snprintf(v->reason, sizeof(v->reason), "key record does not allow %s (h=)",
+		    vs->sig.alg == SIG_RSA_SHA1 ? "sha1" : "sha256");
+		return;
+	}
 	if (vs->kr.revoked) {
 		v->status = DKIM_PERMERROR;
 		str_copy(v->reason, "key revoked (empty p=)", sizeof(v->reason));
@@ -559,9 +577,9 @@ dkim_body(struct dkim *d, const void *p, size_t n)
  * signature field itself, without its final CRLF, into the digest.
  */
 static int
-hash_headers(struct dkim *d, EVP_MD_CTX *md, enum canon_alg hc, char *const *hnames,
-    size_t nh, const char *sigfield, size_t siglen, long self_index,
-    unsigned char *out, unsigned int *outlen)
+hash_headers(struct dkim *d, EVP_MD_CTX *md, const EVP_MD *alg, enum canon_alg hc,
+    char *const *hnames, size_t nh, const char *sigfield, size_t siglen,
+    long self_index, unsigned char *out, unsigned int *outlen)
 {
 	unsigned char used[LIMIT_HEADER_COUNT];
 	struct buf cbuf;
@@ -570,7 +588,7 @@ hash_headers(struct dkim *d, EVP_MD_CTX *md, enum canon_alg hc, char *const *hna
 
 	memset(used, 0, d->nhdrs);
 	buf_init(&cbuf, LIMIT_HEADER_TOTAL + LIMIT_OUT_HEADER);
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(md, alg, NULL) != 1)
 		goto out;
 	for (k = 0; k < nh; k++) {
 		size_t j = d->nhdrs;
@@ -641,8 +659,8 @@ sign_one(struct dkim *d, struct signer *s, EVP_MD_CTX *md)
 	sp.x = s->lifetime > 0 ? (long long)d->now + s->lifetime : -1;
 	buf_reset(&s->out);
 	if (sig_format(&s->out, &sp, s->h->md, s->h->mdlen) < 0 ||
-	    hash_headers(d, md, s->hcanon, s->hlist, s->nh, s->out.data, s->out.len,
-	    -1, hd, &hdlen) < 0) {
+	    hash_headers(d, md, EVP_sha256(), s->hcanon, s->hlist, s->nh, s->out.data,
+	    s->out.len, -1, hd, &hdlen) < 0) {
 		snprintf(d->error, sizeof(d->error), "signature header too large");
 		return -1;
 	}
@@ -696,7 +714,7 @@ verify_one(struct dkim *d, struct vsig *vs, EVP_MD_CTX *md)
 	}
 	memcpy(blanked, sg->field, sg->b_start);
 	memcpy(blanked + sg->b_start, sg->field + sg->b_end, sg->field_len - sg->b_end);
-	ok = hash_headers(d, md, sg->hcanon, sg->hnames, sg->nh, blanked,
+	ok = hash_headers(d, md, sig_md(sg->alg), sg->hcanon, sg->hnames, sg->nh, blanked,
 	    sg->field_len - (sg->b_end - sg->b_start), (long)vs->hdr_index, hd, &hdlen);
 	free(blanked);
 	if (ok < 0) {
@@ -718,6 +736,19 @@ verify_one(struct dkim *d, struct vsig *vs, EVP_MD_CTX *md)
 		else
 			str_copy(v->reason, "signature did not verify (headers modified)",
 			    sizeof(v->reason));
+	} else if (sg->alg == SIG_RSA_SHA1) {
+		/*
+		 * RFC 8301 3.1: rsa-sha1 MUST NOT be used for verifying, so a
+		 * good one is never valid. It is refused only now, after the
+		 * evaluation of RFC 6376 6.1 ran, so that a key that cannot be
+		 * fetched still says temperror and a broken or forged signature
+		 * still says fail: refusing it up front would hide a DNS outage
+		 * or a forgery behind "policy", which RFC 8601 2.7.1 means for a
+		 * signature that was evaluated but is unacceptable to the ADMD.
+		 */
+		v->status = DKIM_POLICY;
+		str_copy(v->reason, "rsa-sha1 signature verified but not accepted (RFC 8301)",
+		    sizeof(v->reason));
 	} else {
 		v->status = DKIM_PASS;
 		str_copy(v->reason, v->testing ? "good signature (key in test mode t=y)" :

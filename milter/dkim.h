@@ -73,7 +73,10 @@ struct dkim_verdict {
 struct dkim *dkim_create(time_t now);
 void dkim_free(struct dkim *d);
 
-/* Add a signature to make; before the first header. 0, or -1 with err. */
+/*
+ * Add a signature to make; any time before dkim_eoh (the milter picks keys
+ * once it has seen From:). 0, or -1 with err.
+ */
 int dkim_add_signer(struct dkim *d, const struct dkim_signer *s, char *err,
     size_t errlen);
 /* Verify the DKIM-Signature fields of the message (at most max of them). */

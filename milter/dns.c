@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,10 +116,20 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 		dns_free(dns);
 		return NULL;
 	}
-	if (pthread_create(&dns->thread, NULL, driver, dns) != 0) {
-		snprintf(err, errlen, "cannot start the DNS thread");
-		dns_free(dns);
-		return NULL;
+	{
+		/* The driver never handles signals: they belong to the main thread. */
+		sigset_t all, old;
+		int prc;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		prc = pthread_create(&dns->thread, NULL, driver, dns);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (prc != 0) {
+			snprintf(err, errlen, "cannot start the DNS thread");
+			dns_free(dns);
+			return NULL;
+		}
 	}
 	dns->thread_started = 1;
 	return dns;

@@ -50,7 +50,7 @@ keyrec_parse(struct keyrec *kr, const char *txt, size_t len, char *reason,
 	char why[200];
 
 	memset(kr, 0, sizeof(*kr));
-	kr->sha256_ok = kr->email_ok = 1;
+	kr->sha256_ok = kr->sha1_ok = kr->email_ok = 1;
 	if (tagval_parse(&tv, txt, len, &err) < 0) {
 		snprintf(reason, reasonlen, "key record syntax error: %s", err);
 		return -1;
@@ -75,10 +75,13 @@ keyrec_parse(struct keyrec *kr, const char *txt, size_t len, char *reason,
 			return -1;
 		}
 	}
-	if ((p = tagval_get(&tv, "h")) != NULL && !list_has(p, "sha256")) {
-		kr->sha256_ok = 0;
-		str_copy(reason, "key record does not allow sha256 (h=)", reasonlen);
-		return -1;
+	if ((p = tagval_get(&tv, "h")) != NULL) {
+		kr->sha256_ok = list_has(p, "sha256");
+		kr->sha1_ok = list_has(p, "sha1");
+		if (!kr->sha256_ok && !kr->sha1_ok) {
+			str_copy(reason, "key record does not allow sha256 (h=)", reasonlen);
+			return -1;
+		}
 	}
 	if ((p = tagval_get(&tv, "s")) != NULL && !list_has(p, "*") &&
 	    !list_has(p, "email")) {

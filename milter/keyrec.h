@@ -20,14 +20,17 @@ struct keyrec {
 	int strict;		/* t=s: i= domain must equal d= */
 	int has_version;	/* v=DKIM1 present */
 	int sha256_ok;		/* h= absent or lists sha256 */
+	int sha1_ok;		/* h= absent or lists sha1 (for rsa-sha1) */
 	int email_ok;		/* s= absent, *, or lists email */
 	int bits;		/* key size, 0 when revoked */
 };
 
 /*
- * Returns 0 when the record is usable for e-mail signatures with sha256
- * (a revoked key is "usable" only to say it is revoked: check ->revoked),
- * -1 with a reason otherwise (syntax, v=, k=, h=, s=, undecodable p=).
+ * Returns 0 when the record is usable for e-mail signatures with sha256 or
+ * sha1 (a revoked key is "usable" only to say it is revoked: check
+ * ->revoked; whether h= allows the signature's hash is the caller's check,
+ * with ->sha256_ok and ->sha1_ok), -1 with a reason otherwise (syntax, v=,
+ * k=, h= naming neither, s=, undecodable p=).
  */
 int keyrec_parse(struct keyrec *kr, const char *txt, size_t len, char *reason,
     size_t reasonlen);

@@ -126,8 +126,6 @@ parse_num(const struct tagval_pair *p, size_t maxdigits, int saturate)
 struct parse_ctx {
 	struct sig *sg;
 	const char *why;
-	int policy;
-	char policy_why[96];
 };
 
 typedef int (*tag_fn)(struct parse_ctx *, const struct tagval_pair *);
@@ -152,12 +150,9 @@ tag_a(struct parse_ctx *pc, const struct tagval_pair *p)
 		sg->alg = SIG_RSA_SHA256;
 	else if (tagval_is(p, "ed25519-sha256"))
 		sg->alg = SIG_ED25519_SHA256;
-	else if (tagval_is(p, "rsa-sha1")) {
-		sg->alg = SIG_RSA_SHA1;
-		pc->policy = 1;
-		str_copy(pc->policy_why, "rsa-sha1 is not accepted (RFC 8301)",
-		    sizeof(pc->policy_why));
-	} else {
+	else if (tagval_is(p, "rsa-sha1"))
+		sg->alg = SIG_RSA_SHA1;	/* refused after it is evaluated: dkim.c */
+	else {
 		pc->why = "unknown signature algorithm (a=)";
 		return -1;
 	}
@@ -203,9 +198,56 @@ tag_s(struct parse_ctx *pc, const struct tagval_pair *p)
 }
 
 static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Decode dkim-quoted-printable (RFC 6376 section 2.11): "=XX" is one octet,
+ * whitespace is dropped. -1 when malformed, too long, or it decodes to a
+ * control character.
+ */
+static int
+qp_decode(const struct tagval_pair *p, char *dst, size_t dstlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < p->vlen; i++) {
+		int c = (unsigned char)p->val[i];
+
+		if (is_ws((char)c))
+			continue;
+		if (c == '=') {
+			int hi, lo;
+
+			if (i + 2 >= p->vlen)
+				return -1;
+			if ((hi = hexval(p->val[i + 1])) < 0 ||
+			    (lo = hexval(p->val[i + 2])) < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || o + 1 >= dstlen)
+			return -1;
+		dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+static int
 tag_i(struct parse_ctx *pc, const struct tagval_pair *p)
 {
-	if (copy_val(p, pc->sg->i, sizeof(pc->sg->i)) < 0 ||
+	/* i= is dkim-quoted-printable (RFC 6376 3.5): "jlong=40example.com". */
+	if (qp_decode(p, pc->sg->i, sizeof(pc->sg->i)) < 0 ||
 	    strchr(pc->sg->i, '@') == NULL) {
 		pc->why = "invalid identity (i=)";
 		pc->sg->i[0] = '\0';
@@ -459,10 +501,6 @@ sig_parse(struct sig *sg, const char *field, size_t len, time_t now, char *reaso
 	if (sg->x >= 0 && (long long)now > sg->x + SIG_CLOCK_ALLOWANCE) {
 		str_copy(reason, "signature expired (x=)", reasonlen);
 		return DKIM_PERMERROR;
-	}
-	if (pc.policy) {
-		str_copy(reason, pc.policy_why, reasonlen);
-		return DKIM_POLICY;
 	}
 	return DKIM_PASS;
 }

@@ -53,8 +53,11 @@ struct sig {
  * Parse the field "DKIM-Signature: ..." (folds as CRLF or LF, no final CRLF).
  * Fills as much of *sg as it can even on error (d=, s=, b= prefix for the
  * report). Returns DKIM_PASS when the signature is well formed and usable,
- * DKIM_PERMERROR for syntax and semantic errors, DKIM_POLICY for algorithms
- * RFC 8301 forbids; reason receives a human text. now is the current time.
+ * DKIM_PERMERROR for syntax and semantic errors; reason receives a human
+ * text. now is the current time. An rsa-sha1 signature parses as usable
+ * (alg SIG_RSA_SHA1): RFC 8301 forbids accepting it, which the verifier does
+ * after evaluating it (see verify_one in dkim.c). i= is stored decoded from
+ * dkim-quoted-printable.
  */
 enum dkim_status sig_parse(struct sig *sg, const char *field, size_t len, time_t now,
     char *reason, size_t reasonlen);

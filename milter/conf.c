@@ -1,0 +1,688 @@
+/*
+ * conf.c - dkimgate.conf loader (see conf.h).
+ *
+ * Scalar settings are declared once, in the table below: path, type,
+ * default, limits and where they are stored. Lists (networks, names, keys,
+ * the signing table, users) have a small parser each. Unknown names are
+ * errors, so a typo never silently leaves a default in place.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+#include "dkim.h"
+
+enum stype { S_STR, S_INT, S_BOOL, S_ACTION, S_CANON, S_MODE };
+
+struct setting {
+	const char *path;
+	enum stype type;
+	const char *sdef;	/* default for strings, actions, canon, mode */
+	long long idef, min, max;
+	size_t off;
+	int reloadable;		/* 0: needs a restart (socket, user) */
+};
+
+#define O(f) offsetof(struct conf, f)
+static const struct setting settings[] = {
+	{ "socket", S_STR, "inet:8891@127.0.0.1", 0, 0, 0, O(socket), 0 },
+	{ "user", S_STR, "", 0, 0, 0, O(user), 0 },
+	{ "group", S_STR, "", 0, 0, 0, O(group), 0 },
+	{ "pid_file", S_STR, "", 0, 0, 0, O(pid_file), 0 },
+	{ "socket_owner", S_STR, "", 0, 0, 0, O(socket_owner), 0 },
+	{ "socket_group", S_STR, "", 0, 0, 0, O(socket_group), 0 },
+	{ "socket_mode", S_MODE, "0660", 0, 0, 0777, O(socket_mode), 0 },
+	{ "log", S_STR, "syslog", 0, 0, 0, O(log), 0 },
+	{ "authserv_id", S_STR, "", 0, 0, 0, O(authserv_id), 1 },
+	{ "allow_readable_keys", S_BOOL, NULL, 0, 0, 1, O(allow_readable_keys), 1 },
+	{ "milter_timeout", S_INT, NULL, 300, 10, 3600, O(milter_timeout), 0 },
+	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
+	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
+	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
+	{ "sign.on_error", S_ACTION, "tempfail", 0, 0, 0, O(on_sign_error), 1 },
+	{ "verify.max_signatures", S_INT, NULL, 5, 1, 32, O(max_signatures), 1 },
+	{ "verify.partial_body_policy", S_BOOL, NULL, 0, 0, 1, O(partial_body_policy), 1 },
+	{ "verify.max_age", S_INT, NULL, 0, 0, 3650LL * 86400, O(max_age), 1 },
+	{ "verify.dmarc_lookup", S_BOOL, NULL, 1, 0, 1, O(dmarc_lookup), 1 },
+	{ "verify.on_fail", S_ACTION, "accept", 0, 0, 0, O(on_fail), 1 },
+	{ "verify.on_permerror", S_ACTION, "accept", 0, 0, 0, O(on_permerror), 1 },
+	{ "verify.on_temperror", S_ACTION, "accept", 0, 0, 0, O(on_temperror), 1 },
+	{ "verify.on_policy", S_ACTION, "accept", 0, 0, 0, O(on_policy), 1 },
+	{ "verify.on_none", S_ACTION, "accept", 0, 0, 0, O(on_none), 1 },
+	{ "verify.reject_reply", S_STR, "5.7.1 DKIM verification failed", 0, 0, 0,
+	    O(reject_reply), 1 },
+	{ "verify.tempfail_reply", S_STR, "4.7.1 DKIM verification incomplete, try later",
+	    0, 0, 0, O(tempfail_reply), 1 },
+	{ "dns.resolver", S_STR, "", 0, 0, 0, O(resolver), 1 },
+	{ "dns.trust_anchor", S_STR, "/usr/share/dns/root.key", 0, 0, 0, O(trust_anchor), 1 },
+	{ "dns.timeout", S_INT, NULL, 5, 1, 60, O(dns_timeout), 1 },
+	{ "psl_file", S_STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, 0,
+	    O(psl_file), 1 },
+};
+#undef O
+
+/* Names handled by the list parsers, for the unknown-name check. */
+static const char *const list_names[] = {
+	"sign.internal_networks", "sign.daemon_names", "sign.headers", "sign.oversign",
+	"keys", "signing_table", "users",
+};
+static const char *const groups[] = { "sign", "verify", "dns" };
+
+struct loader {
+	const char *file;
+	struct buf *errors;
+	int nerr;
+};
+
+static void
+err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_printf(ld->errors, "%s:%d: ", ld->file,
+	    s ? (int)config_setting_source_line(s) : 0);
+	va_start(ap, fmt);
+	buf_vprintf(ld->errors, fmt, ap);
+	va_end(ap);
+	buf_putc(ld->errors, '\n');
+	ld->nerr++;
+}
+
+const char *
+conf_action_name(enum conf_action a)
+{
+	return a == ACTION_TEMPFAIL ? "tempfail" : a == ACTION_REJECT ? "reject" : "accept";
+}
+
+static char **
+strv_from(const char *const *v, size_t n)
+{
+	char **out = calloc(n + 1, sizeof(*out));
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((out[i] = strdup(v[i])) == NULL)
+			return out;	/* freed by conf_unref through the count */
+	return out;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+set_defaults(struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+		char *base = (char *)c + st->off;
+
+		switch (st->type) {
+		case S_STR:
+			if ((*(char **)base = strdup(st->sdef)) == NULL)
+				return -1;
+			break;
+		case S_INT:
+			if (st->off == offsetof(struct conf, lifetime) ||
+			    st->off == offsetof(struct conf, max_age))
+				*(long long *)base = st->idef;
+			else
+				*(int *)base = (int)st->idef;
+			break;
+		case S_BOOL:
+			*(int *)base = (int)st->idef;
+			break;
+		case S_ACTION:
+			*(enum conf_action *)base = strcmp(st->sdef, "tempfail") == 0 ?
+			    ACTION_TEMPFAIL : ACTION_ACCEPT;
+			break;
+		case S_CANON:
+			c->hcanon = c->bcanon = CANON_RELAXED;
+			break;
+		case S_MODE:
+			*(int *)base = 0660;
+			break;
+		}
+	}
+	c->sign_authenticated = 1;
+	c->headers = strv_from(dkim_default_headers, dkim_default_nheaders);
+	c->nheaders = dkim_default_nheaders;
+	c->oversign = strv_from(dkim_default_oversign, dkim_default_noversign);
+	c->noversign = dkim_default_noversign;
+	return c->headers && c->oversign ? 0 : -1;
+}
+
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->refs = 1;
+	if (set_defaults(c) < 0) {
+		conf_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+parse_action(const char *s, enum conf_action *out)
+{
+	if (strcmp(s, "accept") == 0)
+		*out = ACTION_ACCEPT;
+	else if (strcmp(s, "tempfail") == 0)
+		*out = ACTION_TEMPFAIL;
+	else if (strcmp(s, "reject") == 0)
+		*out = ACTION_REJECT;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct setting *st)
+{
+	config_setting_t *s = config_lookup(cf, st->path);
+	char *base = (char *)c + st->off;
+	const char *str;
+	long long v;
+
+	if (s == NULL)
+		return;
+	switch (st->type) {
+	case S_STR:
+	case S_ACTION:
+	case S_CANON:
+	case S_MODE:
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			err_at(ld, s, "%s must be a string", st->path);
+			return;
+		}
+		str = config_setting_get_string(s);
+		if (st->type == S_STR) {
+			free(*(char **)base);
+			*(char **)base = strdup(str);
+		} else if (st->type == S_ACTION) {
+			if (parse_action(str, (enum conf_action *)base) < 0)
+				err_at(ld, s, "%s: '%s' is not accept, tempfail or reject",
+				    st->path, str);
+		} else if (st->type == S_CANON) {
+			const char *slash = strchr(str, '/');
+
+			if (canon_parse(str, slash ? (size_t)(slash - str) : strlen(str),
+			    &c->hcanon) < 0 || (slash && canon_parse(slash + 1,
+			    strlen(slash + 1), &c->bcanon) < 0))
+				err_at(ld, s, "%s: '%s' is not like relaxed/relaxed", st->path,
+				    str);
+			else if (!slash)
+				c->bcanon = CANON_SIMPLE;
+		} else {
+			char *end;
+
+			errno = 0;
+			v = strtoll(str, &end, 8);
+			if (*str == '\0' || *end != '\0' || v < 0 || v > st->max)
+				err_at(ld, s, "%s: '%s' is not an octal mode", st->path, str);
+			else
+				*(int *)base = (int)v;
+		}
+		return;
+	case S_INT:
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			err_at(ld, s, "%s must be a number", st->path);
+			return;
+		}
+		v = config_setting_get_int64(s);
+		if (v < st->min || v > st->max) {
+			err_at(ld, s, "%s = %lld is out of range (%lld to %lld)", st->path, v,
+			    st->min, st->max);
+			return;
+		}
+		if (st->off == offsetof(struct conf, lifetime) ||
+		    st->off == offsetof(struct conf, max_age))
+			*(long long *)base = v;
+		else
+			*(int *)base = (int)v;
+		return;
+	case S_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			err_at(ld, s, "%s must be true or false", st->path);
+			return;
+		}
+		*(int *)base = config_setting_get_bool(s);
+		return;
+	}
+}
+
+static int
+known_name(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strcmp(settings[i].path, path) == 0)
+			return 1;
+	for (i = 0; i < sizeof(list_names) / sizeof(list_names[0]); i++)
+		if (strcmp(list_names[i], path) == 0)
+			return 1;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strcmp(groups[i], path) == 0)
+			return 2;
+	return 0;
+}
+
+static void
+check_names(struct loader *ld, config_setting_t *grp, const char *prefix)
+{
+	int i, n = config_setting_length(grp);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(s);
+		char path[128];
+		int k;
+
+		if (name == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		k = known_name(path);
+		if (k == 0)
+			err_at(ld, s, "unknown setting '%s'", path);
+		else if (k == 2 && *prefix == '\0') {
+			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+				err_at(ld, s, "'%s' must be a group { ... }", path);
+			else
+				check_names(ld, s, name);
+		}
+	}
+}
+
+/* A list of strings; returns the count, or -1 after reporting an error. */
+static long
+load_strings(struct loader *ld, config_t *cf, const char *path, char ***out)
+{
+	config_setting_t *s = config_lookup(cf, path);
+	int i, n;
+
+	if (s == NULL)
+		return -2;	/* absent: keep the default */
+	if (!config_setting_is_aggregate(s)) {
+		err_at(ld, s, "%s must be a list [ \"...\", ... ]", path);
+		return -1;
+	}
+	n = config_setting_length(s);
+	if ((*out = calloc((size_t)n + 1, sizeof(**out))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+
+		if (v == NULL) {
+			err_at(ld, e, "%s: element %d is not a string", path, i + 1);
+			v = "";
+		}
+		(*out)[i] = strdup(v);
+	}
+	return n;
+}
+
+static int
+parse_net(const char *s, struct conf_net *net)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	if (alen >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, net->addr) == 1) {
+		net->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, net->addr) == 1) {
+		net->family = AF_INET6;
+		max = 128;
+	} else
+		return -1;
+	net->prefix = max;
+	if (slash) {
+		char *end;
+		long p = strtol(slash + 1, &end, 10);
+
+		if (slash[1] == '\0' || *end != '\0' || p < 0 || p > max)
+			return -1;
+		net->prefix = (int)p;
+	}
+	return 0;
+}
+
+/* Patterns: "*", "*.domain", "domain", "local@domain". */
+static int
+valid_pattern(const char *p)
+{
+	if (strcmp(p, "*") == 0)
+		return 1;
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	if (*p == '\0' || strchr(p, '*') != NULL || strchr(p, ' ') != NULL)
+		return 0;
+	return strchr(p, '@') == NULL || strchr(p, '@') == strrchr(p, '@');
+}
+
+static void
+check_key_file(struct loader *ld, const config_setting_t *s, struct conf *c,
+    const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		err_at(ld, s, "key file %s: %s", path, strerror(errno));
+		return;
+	}
+	if ((st.st_mode & 077) != 0 && !c->allow_readable_keys)
+		err_at(ld, s, "key file %s is readable by group or others (mode %04o): "
+		    "chmod 600 it, or set allow_readable_keys = true",
+		    path, (unsigned)(st.st_mode & 07777));
+}
+
+static void
+load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
+{
+	config_setting_t *ks = config_lookup(cf, "keys");
+	int i, n;
+
+	if (ks == NULL)
+		return;
+	if (!config_setting_is_list(ks)) {
+		err_at(ld, ks, "keys must be a list ( { ... }, ... )");
+		return;
+	}
+	n = config_setting_length(ks);
+	if ((c->keys = calloc((size_t)n + 1, sizeof(*c->keys))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(ks, (unsigned)i);
+		struct conf_key *k = &c->keys[c->nkeys];
+		const char *id = NULL, *dom = NULL, *sel = NULL, *file = NULL;
+		char err[512];
+		size_t j;
+
+		config_setting_lookup_string(e, "id", &id);
+		config_setting_lookup_string(e, "domain", &dom);
+		config_setting_lookup_string(e, "selector", &sel);
+		config_setting_lookup_string(e, "file", &file);
+		if (id == NULL || dom == NULL || sel == NULL || file == NULL) {
+			err_at(ld, e, "a key needs id, domain, selector and file");
+			continue;
+		}
+		for (j = 0; j < c->nkeys; j++)
+			if (strcmp(c->keys[j].id, id) == 0)
+				err_at(ld, e, "duplicate key id '%s'", id);
+		k->id = strdup(id);
+		k->domain = strdup(dom);
+		k->selector = strdup(sel);
+		k->path = strdup(file);
+		c->nkeys++;
+		if (!read_keys)
+			continue;
+		check_key_file(ld, e, c, file);
+		if (crypto_key_load_private(file, &k->key, err, sizeof(err)) < 0) {
+			err_at(ld, e, "key '%s': %s", id, err);
+			continue;
+		}
+		if (crypto_key_type(k->key) == CRYPTO_RSA && crypto_key_bits(k->key) < 1024)
+			err_at(ld, e, "key '%s' is RSA %d bits: below 1024 it cannot sign "
+			    "(RFC 8301)", id, crypto_key_bits(k->key));
+	}
+}
+
+static void
+load_table(struct loader *ld, config_t *cf, struct conf *c)
+{
+	config_setting_t *ts = config_lookup(cf, "signing_table");
+	int i, n;
+
+	if (ts == NULL)
+		return;
+	if (!config_setting_is_list(ts)) {
+		err_at(ld, ts, "signing_table must be a list ( { ... }, ... )");
+		return;
+	}
+	n = config_setting_length(ts);
+	if ((c->table = calloc((size_t)n + 1, sizeof(*c->table))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(ts, (unsigned)i);
+		config_setting_t *kl = config_setting_get_member(e, "keys");
+		struct conf_sigentry *t = &c->table[c->ntable];
+		const char *from = NULL;
+		int k, nk;
+
+		config_setting_lookup_string(e, "from", &from);
+		if (from == NULL || kl == NULL || !config_setting_is_aggregate(kl)) {
+			err_at(ld, e, "a signing_table entry needs from = \"...\" and keys = [ ... ]");
+			continue;
+		}
+		if (!valid_pattern(from)) {
+			err_at(ld, e, "'%s' is not a pattern (address, domain, *.domain or *)", from);
+			continue;
+		}
+		nk = config_setting_length(kl);
+		t->pattern = strdup(from);
+		t->line = (int)config_setting_source_line(e);
+		t->keys = calloc((size_t)nk + 1, sizeof(*t->keys));
+		c->ntable++;
+		for (k = 0; k < nk && t->keys; k++) {
+			const char *id = config_setting_get_string_elem(kl, (unsigned)k);
+			long idx = id ? conf_key_index(c, id) : -1;
+
+			if (idx < 0)
+				err_at(ld, kl, "signing_table: no key with id '%s'", id ? id : "?");
+			else
+				t->keys[t->nkeys++] = (size_t)idx;
+		}
+	}
+}
+
+static void
+load_users(struct loader *ld, config_t *cf, struct conf *c)
+{
+	config_setting_t *us = config_lookup(cf, "users");
+	int i, n;
+
+	if (us == NULL)
+		return;
+	if (!config_setting_is_list(us)) {
+		err_at(ld, us, "users must be a list ( { ... }, ... )");
+		return;
+	}
+	n = config_setting_length(us);
+	if ((c->users = calloc((size_t)n + 1, sizeof(*c->users))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(us, (unsigned)i);
+		config_setting_t *fl = config_setting_get_member(e, "from");
+		struct conf_user *u = &c->users[c->nusers];
+		const char *name = NULL;
+		int k, nf;
+
+		config_setting_lookup_string(e, "user", &name);
+		if (name == NULL || fl == NULL || !config_setting_is_aggregate(fl)) {
+			err_at(ld, e, "a users entry needs user = \"...\" and from = [ ... ]");
+			continue;
+		}
+		nf = config_setting_length(fl);
+		u->name = strdup(name);
+		u->from = calloc((size_t)nf + 1, sizeof(*u->from));
+		c->nusers++;
+		for (k = 0; k < nf && u->from; k++) {
+			const char *p = config_setting_get_string_elem(fl, (unsigned)k);
+
+			if (p == NULL || !valid_pattern(p))
+				err_at(ld, fl, "users: '%s' is not a pattern", p ? p : "?");
+			else
+				u->from[u->nfrom++] = strdup(p);
+		}
+	}
+}
+
+struct conf *
+conf_load(const char *path, int read_keys, struct buf *errors)
+{
+	struct loader ld = { path, errors, 0 };
+	struct conf *c;
+	config_t cf;
+	size_t i;
+	long n;
+	char **nets = NULL;
+
+	if ((c = conf_defaults()) == NULL) {
+		buf_printf(errors, "%s:0: out of memory\n", path);
+		return NULL;
+	}
+	c->path = strdup(path);
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			buf_printf(errors, "%s:0: cannot read: %s\n", path, strerror(errno));
+		else
+			buf_printf(errors, "%s:%d: %s\n",
+			    config_error_file(&cf) ? config_error_file(&cf) : path,
+			    config_error_line(&cf), config_error_text(&cf));
+		config_destroy(&cf);
+		conf_unref(c);
+		return NULL;
+	}
+	check_names(&ld, config_root_setting(&cf), "");
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		load_scalar(&ld, &cf, c, &settings[i]);
+	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
+		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
+	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {
+		c->nets = calloc((size_t)n + 1, sizeof(*c->nets));
+		for (i = 0; c->nets && i < (size_t)n; i++) {
+			if (parse_net(nets[i], &c->nets[c->nnets]) < 0)
+				err_at(&ld, config_lookup(&cf, "sign.internal_networks"),
+				    "'%s' is not an address or CIDR network", nets[i]);
+			else
+				c->nnets++;
+		}
+		strv_free(nets, (size_t)n);
+	}
+	if ((n = load_strings(&ld, &cf, "sign.daemon_names", &c->daemon_names)) >= 0)
+		c->ndaemon_names = (size_t)n;
+	if ((n = load_strings(&ld, &cf, "sign.headers", &nets)) >= 0) {
+		strv_free(c->headers, c->nheaders);
+		c->headers = nets;
+		c->nheaders = (size_t)n;
+		nets = NULL;
+	}
+	if ((n = load_strings(&ld, &cf, "sign.oversign", &nets)) >= 0) {
+		strv_free(c->oversign, c->noversign);
+		c->oversign = nets;
+		c->noversign = (size_t)n;
+		nets = NULL;
+	}
+	for (i = 0; i < c->nheaders; i++)
+		if (strcasecmp(c->headers[i], "from") == 0)
+			break;
+	if (i == c->nheaders)
+		err_at(&ld, config_lookup(&cf, "sign.headers"),
+		    "sign.headers must include From (RFC 6376 5.4)");
+	load_keys(&ld, &cf, c, read_keys);
+	load_table(&ld, &cf, c);
+	load_users(&ld, &cf, c);
+	config_destroy(&cf);
+	if (ld.nerr > 0) {
+		conf_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conf *
+conf_ref(struct conf *c)
+{
+	if (c != NULL)
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_SEQ_CST);
+	return c;
+}
+
+void
+conf_unref(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (settings[i].type == S_STR)
+			free(*(char **)((char *)c + settings[i].off));
+	free(c->path);
+	free(c->nets);
+	strv_free(c->daemon_names, c->ndaemon_names);
+	strv_free(c->headers, c->nheaders);
+	strv_free(c->oversign, c->noversign);
+	for (i = 0; i < c->nkeys; i++) {
+		free(c->keys[i].id);
+		free(c->keys[i].domain);
+		free(c->keys[i].selector);
+		free(c->keys[i].path);
+		crypto_key_unref(c->keys[i].key);
+	}
+	free(c->keys);
+	for (i = 0; i < c->ntable; i++) {
+		free(c->table[i].pattern);
+		free(c->table[i].keys);
+	}
+	free(c->table);
+	for (i = 0; i < c->nusers; i++) {
+		free(c->users[i].name);
+		strv_free(c->users[i].from, c->users[i].nfrom);
+	}
+	free(c->users);
+	free(c);
+}
+
+long
+conf_key_index(const struct conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkeys; i++)
+		if (strcmp(c->keys[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}

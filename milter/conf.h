@@ -1,0 +1,106 @@
+/*
+ * conf.h - the configuration snapshot: every setting of dkimgate.conf
+ * (libconfig syntax), validated, with the signing keys loaded.
+ *
+ * A snapshot is immutable once loaded and reference-counted: each message
+ * holds a reference to the snapshot it started with, and a reload swaps in a
+ * new one without disturbing messages in flight. conf_load never logs; it
+ * returns every problem as "file:line: reason" lines.
+ */
+#ifndef DKIMGATE_CONF_H
+#define DKIMGATE_CONF_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "canon.h"
+#include "crypto.h"
+
+enum conf_action {
+	ACTION_ACCEPT = 0,
+	ACTION_TEMPFAIL,
+	ACTION_REJECT
+};
+
+struct conf_key {
+	char *id, *domain, *selector, *path;
+	struct crypto_key *key;
+};
+
+struct conf_sigentry {
+	char *pattern;		/* "user@dom", "dom", "*.dom" or "*" */
+	size_t *keys;		/* indexes into keys[] */
+	size_t nkeys;
+	int line;
+};
+
+struct conf_user {
+	char *name;		/* {auth_authen} value */
+	char **from;		/* allowed From patterns, same syntax */
+	size_t nfrom;
+};
+
+struct conf_net {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int prefix;
+};
+
+struct conf {
+	int refs;
+	char *path;
+	/* daemon */
+	char *socket, *user, *group, *pid_file, *socket_owner, *socket_group;
+	int socket_mode;
+	char *log;		/* "syslog" or "stderr" */
+	char *authserv_id;
+	int allow_readable_keys;
+	int milter_timeout;
+	/* signing */
+	int sign_authenticated;
+	struct conf_net *nets;
+	size_t nnets;
+	char **daemon_names;
+	size_t ndaemon_names;
+	enum canon_alg hcanon, bcanon;
+	char **headers, **oversign;
+	size_t nheaders, noversign;
+	long long lifetime;
+	enum conf_action on_sign_error;
+	struct conf_key *keys;
+	size_t nkeys;
+	struct conf_sigentry *table;
+	size_t ntable;
+	struct conf_user *users;
+	size_t nusers;
+	/* verifying */
+	int max_signatures;
+	int partial_body_policy;	/* l= short of the body -> policy */
+	long long max_age;		/* t= older than this -> policy; 0 off */
+	int dmarc_lookup;
+	enum conf_action on_fail, on_permerror, on_temperror, on_none, on_policy;
+	char *reject_reply;
+	char *tempfail_reply;
+	/* DNS and the public suffix list */
+	char *resolver, *trust_anchor;
+	int dns_timeout;
+	char *psl_file;
+};
+
+/*
+ * Load and validate path; NULL on any error, with each problem appended to
+ * errors as "file:line: reason\n". load_keys = 0 skips reading key files
+ * (for tools that only need the tables).
+ */
+struct conf *conf_load(const char *path, int load_keys, struct buf *errors);
+/* A snapshot with every default and no keys (for tests and dkimctl). */
+struct conf *conf_defaults(void);
+struct conf *conf_ref(struct conf *c);
+/* Drop a reference; the last one frees the snapshot. Accepts NULL. Thread-safe. */
+void conf_unref(struct conf *c);
+
+/* Index of the key with this id, or -1. */
+long conf_key_index(const struct conf *c, const char *id);
+const char *conf_action_name(enum conf_action a);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * decide.c - sign-or-verify decision and signing-table lookup (see decide.h).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decide.h"
+
+static void
+explain(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+explain(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b == NULL)
+		return;
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	buf_putc(b, '\n');
+}
+
+static int
+net_contains(const struct conf_net *n, int family, const unsigned char *a)
+{
+	int bits = n->prefix, i;
+
+	if (n->family != family)
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (n->addr[i] != a[i])
+			return 0;
+	if (bits > 0) {
+		unsigned char mask = (unsigned char)(0xff << (8 - bits));
+
+		if ((n->addr[i] & mask) != (a[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+net_text(const struct conf_net *n, char *out, size_t outlen)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(n->family, n->addr, a, sizeof(a));
+	snprintf(out, outlen, "%s/%d", a, n->prefix);
+}
+
+enum decide_mode
+decide_mode(const struct conf *c, const struct decide_in *in, char *why, size_t whylen,
+    struct buf *ex)
+{
+	unsigned char addr[16];
+	int family = 0;
+	size_t i;
+
+	if (in->auth_user != NULL && *in->auth_user != '\0') {
+		if (c->sign_authenticated) {
+			explain(ex, "sign: client authenticated as '%s' (sign.authenticated)",
+			    in->auth_user);
+			snprintf(why, whylen, "authenticated as %s", in->auth_user);
+			return DECIDE_SIGN;
+		}
+		explain(ex, "client authenticated as '%s', but sign.authenticated is off",
+		    in->auth_user);
+	} else
+		explain(ex, "client is not authenticated");
+	if (in->client_addr != NULL) {
+		const char *a = in->client_addr;
+
+		/* Postfix writes IPv6 clients as "IPv6:addr" in some macros. */
+		if (strncasecmp(a, "IPv6:", 5) == 0)
+			a += 5;
+		if (inet_pton(AF_INET, a, addr) == 1)
+			family = AF_INET;
+		else if (inet_pton(AF_INET6, a, addr) == 1)
+			family = AF_INET6;
+		/* An IPv4-mapped IPv6 client is matched as IPv4. */
+		if (family == AF_INET6 && memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+			memmove(addr, addr + 12, 4);
+			family = AF_INET;
+		}
+	}
+	for (i = 0; family != 0 && i < c->nnets; i++) {
+		if (net_contains(&c->nets[i], family, addr)) {
+			char n[64];
+
+			net_text(&c->nets[i], n, sizeof(n));
+			explain(ex, "sign: client %s is in internal network %s "
+			    "(sign.internal_networks)", in->client_addr, n);
+			snprintf(why, whylen, "internal network %s", n);
+			return DECIDE_SIGN;
+		}
+	}
+	if (family != 0)
+		explain(ex, "client %s is in none of the %zu internal networks",
+		    in->client_addr, c->nnets);
+	else
+		explain(ex, "client address unknown or not IP ('%s')",
+		    in->client_addr ? in->client_addr : "");
+	for (i = 0; in->daemon_name != NULL && i < c->ndaemon_names; i++) {
+		if (strcmp(in->daemon_name, c->daemon_names[i]) == 0) {
+			explain(ex, "sign: arrived on daemon '%s' (sign.daemon_names)",
+			    in->daemon_name);
+			snprintf(why, whylen, "daemon name %s", in->daemon_name);
+			return DECIDE_SIGN;
+		}
+	}
+	explain(ex, "daemon name '%s' is not a signing daemon",
+	    in->daemon_name ? in->daemon_name : "");
+	explain(ex, "verify: no signing rule matched");
+	snprintf(why, whylen, "no signing rule matched");
+	return DECIDE_VERIFY;
+}
+
+/* Domain part of an address (the whole string when there is no '@'). */
+static const char *
+domain_of(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	return at ? at + 1 : s;
+}
+
+int
+decide_match(const char *p, const char *s)
+{
+	const char *dom = domain_of(s);
+
+	if (strcmp(p, "*") == 0)
+		return 1;
+	if (strchr(p, '@') != NULL)
+		return strcasecmp(p, s) == 0;
+	if (strncmp(p, "*.", 2) == 0) {
+		size_t pl = strlen(p + 1), dl = strlen(dom);	/* ".example.com" */
+
+		return dl > pl && strcasecmp(dom + dl - pl, p + 1) == 0;
+	}
+	return strcasecmp(p, dom) == 0;
+}
+
+/* How specific a match is: address > domain > longest wildcard > catch-all. */
+static size_t
+specificity(const char *p)
+{
+	if (strcmp(p, "*") == 0)
+		return 0;
+	if (strchr(p, '@') != NULL)
+		return 3000;
+	if (strncmp(p, "*.", 2) == 0)
+		return 1 + strlen(p);
+	return 2000;
+}
+
+size_t
+decide_keys(const struct conf *c, const char *from, const char *user,
+    struct decide_keys *out, struct buf *ex)
+{
+	const struct conf_sigentry *best = NULL;
+	const struct conf_user *u = NULL;
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	if (from == NULL || *from == '\0') {
+		explain(ex, "not signed: no single From: address");
+		snprintf(out->why, sizeof(out->why), "no single From: address");
+		return 0;
+	}
+	for (i = 0; i < c->ntable; i++) {
+		if (decide_match(c->table[i].pattern, from) &&
+		    (best == NULL || specificity(c->table[i].pattern) >
+		    specificity(best->pattern)))
+			best = &c->table[i];
+	}
+	if (best == NULL) {
+		explain(ex, "not signed: no signing_table entry matches %s", from);
+		snprintf(out->why, sizeof(out->why), "no signing_table entry for %s", from);
+		return 0;
+	}
+	out->pattern = best->pattern;
+	explain(ex, "signing_table entry '%s' (line %d) matches %s", best->pattern,
+	    best->line, from);
+	if (user != NULL && *user != '\0') {
+		for (i = 0; i < c->nusers; i++)
+			if (strcmp(c->users[i].name, user) == 0)
+				u = &c->users[i];
+		if (u == NULL) {
+			explain(ex, "not signed: user '%s' is not in users, so may not "
+			    "sign for %s", user, from);
+			snprintf(out->why, sizeof(out->why), "user %s not allowed to sign for %s",
+			    user, from);
+			return 0;
+		}
+		for (i = 0; i < u->nfrom; i++)
+			if (decide_match(u->from[i], from))
+				break;
+		if (i == u->nfrom) {
+			explain(ex, "not signed: user '%s' may not use From %s "
+			    "(allowed: see users)", user, from);
+			snprintf(out->why, sizeof(out->why), "user %s not allowed to sign for %s",
+			    user, from);
+			return 0;
+		}
+		explain(ex, "user '%s' may sign for %s (pattern '%s')", user, from,
+		    u->from[i]);
+	}
+	for (k = 0; k < best->nkeys && out->nkeys < LIMIT_SIGNERS; k++) {
+		const struct conf_key *key = &c->keys[best->keys[k]];
+
+		out->keys[out->nkeys++] = best->keys[k];
+		explain(ex, "key '%s': d=%s s=%s (%s)", key->id, key->domain, key->selector,
+		    key->path);
+	}
+	snprintf(out->why, sizeof(out->why), "entry %s", best->pattern);
+	return out->nkeys;
+}

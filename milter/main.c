@@ -1,0 +1,473 @@
+/*
+ * main.c - dkimgate: options, start-up (config, socket, privileges), signals,
+ * reload and shutdown. The only file with process-wide mutable state.
+ *
+ * Signals: the main thread keeps SIGHUP, SIGTERM and SIGINT unblocked and
+ * every other thread blocks them, so Linux delivers them here; the handler
+ * writes a byte to a pipe that the main loop reads. libmilter runs in its
+ * own thread (its signal thread then only sees signals the main thread could
+ * not take), and when it stops on its own it writes to the same pipe.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "decide.h"
+#include "log.h"
+#include "milter.h"
+#include "snap.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF SYSCONFDIR "/dkimgate/dkimgate.conf"
+/* How long SIGTERM waits for messages in flight. */
+#define DRAIN_SECONDS 30
+
+static int sigpipe_fd[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	char c = sig == SIGHUP ? 'H' : 'T';
+	int saved = errno;
+
+	(void)!write(sigpipe_fd[1], &c, 1);
+	errno = saved;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: dkimgate [-c FILE] [-f] [-l syslog|stderr]   run the milter\n"
+	    "       dkimgate [-c FILE] -n                       check the configuration and keys\n"
+	    "       dkimgate [-c FILE] -E [--client ADDR] [--user NAME] [--daemon NAME]\n"
+	    "                --from ADDRESS                     explain the sign/verify decision\n"
+	    "  -c FILE   configuration (default " DEFAULT_CONF ")\n"
+	    "  -f        stay in the foreground (systemd, tests)\n"
+	    "  -l DEST   log to syslog or stderr, overriding the configuration\n"
+	    "  -V        print the version\n");
+}
+
+static void
+print_errors(const struct buf *errors)
+{
+	fputs(buf_str(errors), stderr);
+}
+
+static int
+explain(struct conf *c, const char *client, const char *user, const char *daemon,
+    const char *from)
+{
+	struct decide_in in = { client, user, daemon };
+	struct decide_keys dk;
+	struct buf ex;
+	char why[200];
+	char addr[LIMIT_DOMAIN + 130], dom[LIMIT_DOMAIN + 1];
+	const char *f = from;
+	int n;
+
+	buf_init(&ex, 65536);
+	buf_printf(&ex, "input: client=%s user=%s daemon=%s from=%s\n",
+	    client ? client : "-", user ? user : "-", daemon ? daemon : "-",
+	    from ? from : "-");
+	if (decide_mode(c, &in, why, sizeof(why), &ex) == DECIDE_SIGN) {
+		if (from != NULL) {
+			n = align_from(from, addr, sizeof(addr), dom, sizeof(dom));
+			f = n == 1 ? addr : NULL;
+			if (n != 1)
+				buf_printf(&ex, "From: '%s' holds %d addresses\n", from, n);
+		}
+		if (decide_keys(c, f, user, &dk, &ex) > 0)
+			buf_printf(&ex, "result: sign (%s) with %zu key(s)\n", why, dk.nkeys);
+		else
+			buf_printf(&ex, "result: pass unsigned (%s)\n", dk.why);
+	} else
+		buf_printf(&ex, "result: verify (%s)\n", why);
+	fputs(buf_str(&ex), stdout);
+	buf_release(&ex);
+	return 0;
+}
+
+/* Unix socket path of "unix:/p" or "local:/p", else NULL. */
+static const char *
+socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+static int
+socket_perms(const struct conf *c)
+{
+	const char *p = socket_path(c->socket);
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+
+	if (p == NULL)
+		return 0;
+	if (c->socket_owner[0]) {
+		struct passwd *pw = getpwnam(c->socket_owner);
+
+		if (pw == NULL) {
+			log_msg(LOG_ERR, "error event=start reason=\"socket_owner %s: no such user\"",
+			    c->socket_owner);
+			return -1;
+		}
+		uid = pw->pw_uid;
+	} else if (c->user[0]) {
+		struct passwd *pw = getpwnam(c->user);
+
+		if (pw != NULL)
+			uid = pw->pw_uid;
+	}
+	if (c->socket_group[0]) {
+		struct group *gr = getgrnam(c->socket_group);
+
+		if (gr == NULL) {
+			log_msg(LOG_ERR, "error event=start reason=\"socket_group %s: no such group\"",
+			    c->socket_group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(p, uid, gid) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"chown %s: %s\"", p, strerror(errno));
+		return -1;
+	}
+	if (chmod(p, (mode_t)c->socket_mode) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"chmod %s: %s\"", p, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Give up root for good: supplementary groups, group, then user. */
+static int
+drop_privileges(const struct conf *c)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (c->user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		log_msg(LOG_ERR, "error event=start reason=\"user %s: no such user\"", c->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (c->group[0]) {
+		struct group *gr = getgrnam(c->group);
+
+		if (gr == NULL) {
+			log_msg(LOG_ERR, "error event=start reason=\"group %s: no such group\"",
+			    c->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (getuid() != 0 && geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		log_msg(LOG_ERR, "error event=start reason=\"not root: cannot become %s\"",
+		    c->user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"cannot become %s: %s\"", c->user,
+		    strerror(errno));
+		return -1;
+	}
+	/* Paranoia: root must be out of reach now. */
+	if (setuid(0) == 0 || geteuid() == 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"root privileges still held\"");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+	char line[32];
+	int fd, n;
+
+	if (path[0] == '\0')
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"pid file %s: %s\"", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Tell systemd (Type=notify) we are ready, when it asked to be told. */
+static void
+notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	(void)!sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		perror("dkimgate: fork");
+		exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if ((pid = fork()) < 0)
+		exit(1);
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		exit(1);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void *
+serve_thread(void *arg)
+{
+	char c = 'S';
+
+	(void)arg;
+	milter_serve();
+	(void)!write(sigpipe_fd[1], &c, 1);
+	return NULL;
+}
+
+static void
+reload(const char *path)
+{
+	struct buf errors;
+	struct conf *c;
+	struct snap *s;
+	char err[512];
+
+	buf_init(&errors, 65536);
+	c = conf_load(path, 1, &errors);
+	if (c == NULL) {
+		const char *p = buf_str(&errors), *nl;
+
+		/* Each problem on its own line; the old configuration stays. */
+		while (*p && (nl = strchr(p, '\n')) != NULL) {
+			log_msg(LOG_ERR, "error event=reload reason=\"%.*s\"", (int)(nl - p), p);
+			p = nl + 1;
+		}
+		log_msg(LOG_ERR, "error event=reload reason=\"configuration refused, "
+		    "keeping the running one\"");
+		buf_release(&errors);
+		return;
+	}
+	buf_release(&errors);
+	if ((s = snap_create(c, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
+		    "configuration\"", err);
+		return;
+	}
+	milter_swap(s);
+	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu", path,
+	    s->conf->nkeys, s->conf->ntable);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "client", required_argument, NULL, 1 },
+		{ "user", required_argument, NULL, 2 },
+		{ "daemon", required_argument, NULL, 3 },
+		{ "from", required_argument, NULL, 4 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = DEFAULT_CONF, *logdest = NULL;
+	const char *e_client = NULL, *e_user = NULL, *e_daemon = NULL, *e_from = NULL;
+	int foreground = 0, check = 0, explain_mode = 0, ch, stopping = 0;
+	struct buf errors;
+	struct conf *c;
+	struct snap *s;
+	struct sigaction sa;
+	sigset_t sigs;
+	pthread_t tid;
+	char err[512];
+	time_t deadline;
+
+	while ((ch = getopt_long(argc, argv, "c:fnl:EVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'l': logdest = optarg; break;
+		case 'E': explain_mode = 1; break;
+		case 1: e_client = optarg; break;
+		case 2: e_user = optarg; break;
+		case 3: e_daemon = optarg; break;
+		case 4: e_from = optarg; break;
+		case 'V': printf("dkimgate %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	buf_init(&errors, 65536);
+	c = conf_load(path, !explain_mode, &errors);
+	if (c == NULL) {
+		print_errors(&errors);
+		fprintf(stderr, "dkimgate: %s: configuration refused\n", path);
+		return 1;
+	}
+	buf_release(&errors);
+	if (check) {
+		printf("%s: OK (%zu keys, %zu signing table entries, %zu users)\n", path,
+		    c->nkeys, c->ntable, c->nusers);
+		conf_unref(c);
+		return 0;
+	}
+	if (explain_mode) {
+		explain(c, e_client, e_user, e_daemon, e_from);
+		conf_unref(c);
+		return 0;
+	}
+	if (logdest != NULL && strcmp(logdest, "stderr") != 0 && strcmp(logdest, "syslog") != 0) {
+		fprintf(stderr, "dkimgate: -l takes syslog or stderr\n");
+		return 2;
+	}
+	if (!foreground)
+		daemonize();
+	log_open("dkimgate", strcmp(logdest ? logdest : c->log, "stderr") == 0);
+	if (pipe2(sigpipe_fd, O_CLOEXEC) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"pipe: %s\"", strerror(errno));
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* Socket first, as root, then the privileges go. */
+	if ((s = snap_create(conf_ref(c), err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
+		return 1;
+	}
+	{
+		const char *sp = socket_path(c->socket);
+
+		/* A stale socket from a crash would make the bind fail. */
+		if (sp != NULL)
+			unlink(sp);
+	}
+	if (milter_setup(s, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
+		return 1;
+	}
+	if (socket_perms(c) < 0 || write_pidfile(c->pid_file) < 0 || drop_privileges(c) < 0)
+		return 1;
+	/* Threads made from here on must not take the main thread's signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (pthread_create(&tid, NULL, serve_thread, NULL) != 0) {
+		log_msg(LOG_ERR, "error event=start reason=\"cannot start the milter thread\"");
+		return 1;
+	}
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+	log_msg(LOG_NOTICE, "started version=%s config=%s socket=%s keys=%zu user=%s",
+	    PACKAGE_VERSION, path, c->socket, c->nkeys, c->user[0] ? c->user : "-");
+	notify_systemd("READY=1");
+	for (;;) {
+		char b;
+		ssize_t n = read(sigpipe_fd[0], &b, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (b == 'H' && !stopping) {
+			notify_systemd("RELOADING=1");
+			reload(path);
+			notify_systemd("READY=1");
+		} else if (b == 'T' && !stopping) {
+			stopping = 1;
+			notify_systemd("STOPPING=1");
+			log_msg(LOG_NOTICE, "stopping inflight=%d", milter_inflight());
+			milter_stop();
+		} else if (b == 'S')
+			break;
+	}
+	pthread_join(tid, NULL);
+	/* Messages already in progress get their answer before we go. */
+	deadline = time(NULL) + DRAIN_SECONDS;
+	while (milter_inflight() > 0 && time(NULL) < deadline) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	log_msg(LOG_NOTICE, "stopped inflight=%d", milter_inflight());
+	if (c->pid_file[0])
+		unlink(c->pid_file);
+	conf_unref(c);
+	return 0;
+}

@@ -1,0 +1,730 @@
+/*
+ * milter.c - libmilter callbacks: sign or verify each message as it streams.
+ *
+ * libmilter offers no user pointer for the whole filter, so the current
+ * snapshot lives in this file behind a mutex (the one piece of shared
+ * mutable state); each message takes its own reference at MAIL FROM and
+ * keeps it to the end, so a reload never changes a message half-way.
+ * Key lookups start at end-of-headers and run while the body arrives.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "authres.h"
+#include "decide.h"
+#include "dkim.h"
+#include "log.h"
+#include "milter.h"
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snap *current;
+static int inflight;
+
+/* Protocol steps we do not need, and replies the MTA need not wait for. */
+#define WANT_PROTO (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
+	SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_CONN)
+
+struct msg {
+	struct snap *snap;
+	int sign;
+	char qid[64];
+	char rule[200];
+	char user[256];
+	struct dkim *d;
+	int dkim_failed;
+	int ar_index[LIMIT_SIGNATURES];	/* our-id A-R fields to delete (1-based) */
+	size_t nar;
+	int ar_seen;			/* A-R fields seen so far */
+	struct dns_query *q[LIMIT_SIGNATURES];
+	struct dns_query *dmarc_q, *dmarc_org_q;
+	char from_addr[LIMIT_DOMAIN + 130];
+	char from_domain[LIMIT_DOMAIN + 1];
+	char from_org[LIMIT_DOMAIN + 1];
+	int nfrom;			/* addresses in the (first) From: field */
+	size_t from_fields;
+	time_t start;
+};
+
+struct conn {
+	char addr[INET6_ADDRSTRLEN + 8];
+	char daemon[128];
+	int leadspc;		/* MTA keeps the space after the colon */
+	int nr_hdr, nr_body;	/* MTA does not wait for these replies */
+	struct msg *msg;
+};
+
+static struct snap *
+snap_get(void)
+{
+	struct snap *s;
+
+	pthread_mutex_lock(&snap_lock);
+	s = snap_ref(current);
+	pthread_mutex_unlock(&snap_lock);
+	return s;
+}
+
+void
+milter_swap(struct snap *s)
+{
+	struct snap *old;
+
+	pthread_mutex_lock(&snap_lock);
+	old = current;
+	current = s;
+	pthread_mutex_unlock(&snap_lock);
+	snap_unref(old);
+}
+
+void
+milter_cleanup(void)
+{
+	milter_swap(NULL);
+}
+
+int
+milter_inflight(void)
+{
+	return __atomic_load_n(&inflight, __ATOMIC_SEQ_CST);
+}
+
+static void
+msg_free(struct msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < LIMIT_SIGNATURES; i++)
+		dns_query_free(m->q[i]);
+	dns_query_free(m->dmarc_q);
+	dns_query_free(m->dmarc_org_q);
+	dkim_free(m->d);
+	snap_unref(m->snap);
+	free(m);
+	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static const char *
+qid(const struct msg *m)
+{
+	return m && m->qid[0] ? m->qid : "NOQUEUE";
+}
+
+static void
+update_qid(SMFICTX *ctx, struct msg *m)
+{
+	const char *i = smfi_getsymval(ctx, "i");
+
+	if (i != NULL && *i != '\0')
+		str_copy(m->qid, i, sizeof(m->qid));
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+    unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+    unsigned long *pf3)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return SMFIS_REJECT;	/* libmilter turns this into "no filtering" */
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf1 = f1 & WANT_PROTO;
+	*pf2 = *pf3 = 0;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
+	smfi_setpriv(ctx, c);
+	/* Ask only for the macros the decision uses. */
+	smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name} {client_addr}");
+	smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
+	smfi_setsymlist(ctx, SMFIM_EOH, "i");
+	smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	return SMFIS_CONTINUE;
+}
+
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL)
+		smfi_setpriv(ctx, c);	/* an MTA that skipped negotiation */
+	return c;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+	struct conn *c = conn_get(ctx);
+	const char *dn;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->addr[0] = '\0';
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->addr,
+		    sizeof(c->addr));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr,
+		    c->addr, sizeof(c->addr));
+	else {
+		const char *ca = smfi_getsymval(ctx, "{client_addr}");
+
+		if (ca != NULL)
+			str_copy(c->addr, ca, sizeof(c->addr));
+	}
+	dn = smfi_getsymval(ctx, "{daemon_name}");
+	str_copy(c->daemon, dn ? dn : "", sizeof(c->daemon));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m;
+	struct decide_in in;
+	const char *auth, *dn;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	/* A new message on the same connection replaces an unfinished one. */
+	msg_free(c->msg);
+	c->msg = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return SMFIS_TEMPFAIL;
+	__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+	c->msg = m;
+	m->start = time(NULL);
+	if ((m->snap = snap_get()) == NULL)
+		return SMFIS_TEMPFAIL;
+	update_qid(ctx, m);
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	str_copy(m->user, auth ? auth : "", sizeof(m->user));
+	/* sendmail sends {daemon_name} with MAIL FROM too. */
+	if (c->daemon[0] == '\0' && (dn = smfi_getsymval(ctx, "{daemon_name}")) != NULL)
+		str_copy(c->daemon, dn, sizeof(c->daemon));
+	in.client_addr = c->addr[0] ? c->addr : NULL;
+	in.auth_user = m->user;
+	in.daemon_name = c->daemon;
+	m->sign = decide_mode(m->snap->conf, &in, m->rule, sizeof(m->rule), NULL) ==
+	    DECIDE_SIGN;
+	if ((m->d = dkim_create(time(NULL))) == NULL)
+		return SMFIS_TEMPFAIL;
+	if (!m->sign)
+		dkim_enable_verify(m->d, LIMIT_SIGNATURES);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c ? c->msg : NULL;
+	struct buf f;
+	sfsistat ok = c && c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+
+	if (m == NULL || m->dkim_failed)
+		return ok;
+	buf_init(&f, LIMIT_HEADER_FIELD);
+	/* Without HDR_LEADSPC the MTA dropped the space after the colon. */
+	if (buf_puts(&f, name) < 0 || buf_putc(&f, ':') < 0 ||
+	    (!c->leadspc && buf_putc(&f, ' ') < 0) || buf_puts(&f, value) < 0)
+		dkim_header_overflow(m->d);
+	else
+		dkim_header(m->d, f.data, f.len);
+	buf_release(&f);
+	if (!m->sign && strcasecmp(name, "Authentication-Results") == 0) {
+		m->ar_seen++;
+		if (authres_claims_id(value, m->snap->conf->authserv_id) &&
+		    m->nar < LIMIT_SIGNATURES)
+			m->ar_index[m->nar++] = m->ar_seen;
+	}
+	return ok;
+}
+
+/* Start the key lookups: aligned signatures first when there are too many. */
+static void
+start_lookups(struct msg *m)
+{
+	const struct conf *cf = m->snap->conf;
+	size_t n = dkim_nverdicts(m->d), i, pass, started = 0;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			struct dkim_verdict *v = dkim_verdict(m->d, i);
+			int aligned;
+			char name[2 * LIMIT_DOMAIN + 16];
+
+			if (!v->key_needed || m->q[i] != NULL)
+				continue;
+			aligned = m->from_domain[0] &&
+			    align_relaxed(m->snap->align, v->sig->d, m->from_domain);
+			if (pass == 0 && !aligned)
+				continue;
+			if (started >= (size_t)cf->max_signatures) {
+				dkim_skip(m->d, i);
+				continue;
+			}
+			snprintf(name, sizeof(name), "%s._domainkey.%s", v->sig->s, v->sig->d);
+			m->q[i] = dns_txt_start(m->snap->dns, name);
+			started++;
+		}
+	}
+	if (cf->dmarc_lookup && m->from_domain[0]) {
+		char name[LIMIT_DOMAIN + 16];
+
+		snprintf(name, sizeof(name), "_dmarc.%s", m->from_domain);
+		m->dmarc_q = dns_txt_start(m->snap->dns, name);
+		if (align_org_domain(m->snap->align, m->from_domain, m->from_org,
+		    sizeof(m->from_org)) == 0 && strcmp(m->from_org, m->from_domain) != 0) {
+			snprintf(name, sizeof(name), "_dmarc.%s", m->from_org);
+			m->dmarc_org_q = dns_txt_start(m->snap->dns, name);
+		}
+	}
+}
+
+static int
+add_signers(struct msg *m, struct decide_keys *dk)
+{
+	const struct conf *cf = m->snap->conf;
+	size_t i;
+
+	for (i = 0; i < dk->nkeys; i++) {
+		const struct conf_key *k = &cf->keys[dk->keys[i]];
+		struct dkim_signer s;
+		char err[256];
+
+		memset(&s, 0, sizeof(s));
+		s.key = k->key;
+		s.domain = k->domain;
+		s.selector = k->selector;
+		s.hcanon = cf->hcanon;
+		s.bcanon = cf->bcanon;
+		s.headers = (const char *const *)cf->headers;
+		s.nheaders = cf->nheaders;
+		s.oversign = (const char *const *)cf->oversign;
+		s.noversign = cf->noversign;
+		s.lifetime = cf->lifetime;
+		if (dkim_add_signer(m->d, &s, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "%s: error event=sign key=%s reason=\"%s\"", qid(m),
+			    k->id, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static sfsistat
+action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
+{
+	char code[8];
+	const char *sp;
+
+	if (a == ACTION_ACCEPT)
+		return SMFIS_ACCEPT;
+	/* text is "x.y.z words": the enhanced code first. */
+	sp = strchr(text, ' ');
+	if (sp != NULL && (size_t)(sp - text) < sizeof(code)) {
+		memcpy(code, text, (size_t)(sp - text));
+		code[sp - text] = '\0';
+		smfi_setreply(ctx, a == ACTION_REJECT ? "550" : "451", code, (char *)sp + 1);
+	} else
+		smfi_setreply(ctx, a == ACTION_REJECT ? "550" : "451", NULL, (char *)text);
+	return a == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c ? c->msg : NULL;
+	const char *from;
+	struct decide_keys dk;
+	size_t nfromf;
+
+	if (m == NULL)
+		return SMFIS_CONTINUE;
+	update_qid(ctx, m);
+	from = dkim_from(m->d, &nfromf);
+	m->from_fields = nfromf;
+	m->nfrom = 0;
+	if (from != NULL)
+		m->nfrom = align_from(from, m->from_addr, sizeof(m->from_addr),
+		    m->from_domain, sizeof(m->from_domain));
+	/* Alignment needs exactly one author. */
+	if (m->nfrom != 1 || nfromf != 1) {
+		m->from_domain[0] = '\0';
+		m->from_addr[0] = '\0';
+	}
+	if (m->sign) {
+		if (decide_keys(m->snap->conf, m->from_addr, m->user, &dk, NULL) == 0) {
+			log_msg(LOG_INFO, "%s: not-signed rule=\"%s\" from=%s reason=\"%s\"",
+			    qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk.why);
+			/* Nothing more to do for this message: let it go now. */
+			msg_free(m);
+			c->msg = NULL;
+			return SMFIS_ACCEPT;
+		}
+		if (add_signers(m, &dk) < 0 || dkim_eoh(m->d) < 0) {
+			sfsistat rc;
+
+			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m),
+			    dkim_error(m->d));
+			rc = action_reply(ctx, m->snap->conf->on_sign_error,
+			    "4.3.0 message could not be signed, try later");
+			msg_free(m);
+			c->msg = NULL;
+			return rc;
+		}
+		return SMFIS_CONTINUE;
+	}
+	if (dkim_eoh(m->d) < 0) {
+		m->dkim_failed = 1;
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"%s\"", qid(m),
+		    dkim_error(m->d));
+		return SMFIS_CONTINUE;
+	}
+	start_lookups(m);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c ? c->msg : NULL;
+
+	if (m != NULL && !m->dkim_failed && dkim_body(m->d, p, n) < 0)
+		m->dkim_failed = 1;
+	return c && c->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* A CRLF-folded field value as libmilter wants it: LF folds. */
+static char *
+milter_value(const char *field, int leadspc)
+{
+	const char *v = strchr(field, ':');
+	struct buf b;
+
+	v = v ? v + 1 : field;
+	if (!leadspc && *v == ' ')
+		v++;
+	buf_init(&b, LIMIT_OUT_HEADER);
+	for (; *v; v++)
+		if (*v != '\r' && buf_putc(&b, *v) < 0)
+			break;
+	return buf_steal(&b);
+}
+
+static sfsistat
+eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
+{
+	size_t i, n;
+	struct buf ids;
+
+	if (m->dkim_failed || dkim_eom(m->d) < 0) {
+		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m), dkim_error(m->d));
+		return action_reply(ctx, m->snap->conf->on_sign_error,
+		    "4.3.0 message could not be signed, try later");
+	}
+	n = dkim_nsignatures(m->d);
+	buf_init(&ids, 1024);
+	/* Inserted bottom-up at the top, so they keep the key table's order. */
+	for (i = n; i > 0; i--) {
+		char *v = milter_value(dkim_signature(m->d, i - 1), c->leadspc);
+
+		if (smfi_insheader(ctx, 0, "DKIM-Signature", v) != MI_SUCCESS) {
+			free(v);
+			buf_release(&ids);
+			log_msg(LOG_ERR, "%s: error event=sign reason=\"MTA refused the header\"",
+			    qid(m));
+			return action_reply(ctx, m->snap->conf->on_sign_error,
+			    "4.3.0 message could not be signed, try later");
+		}
+		free(v);
+	}
+	for (i = 0; i < n; i++) {
+		const char *f = dkim_signature(m->d, i);
+		const char *dd = strstr(f, " d="), *ss = strstr(f, " s=");
+
+		buf_printf(&ids, "%s%.*s/%.*s", i ? "," : "",
+		    dd ? (int)strcspn(dd + 3, ";") : 0, dd ? dd + 3 : "",
+		    ss ? (int)strcspn(ss + 3, ";") : 0, ss ? ss + 3 : "");
+	}
+	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", qid(m), m->rule,
+	    m->from_addr, buf_str(&ids));
+	buf_release(&ids);
+	return SMFIS_ACCEPT;
+}
+
+/* Which outcome decides the action when nothing passed: the most serious. */
+static int
+status_rank(enum dkim_status st)
+{
+	switch (st) {
+	case DKIM_TEMPERROR: return 5;
+	case DKIM_FAIL: return 4;
+	case DKIM_POLICY: return 3;
+	case DKIM_PERMERROR: return 2;
+	case DKIM_NEUTRAL: return 1;
+	default: return 0;
+	}
+}
+
+/* Wait for the key lookups and hand them to the engine. */
+static void
+collect_keys(struct msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < dkim_nverdicts(m->d); i++) {
+		const struct dns_result *r;
+		enum dkim_keystate ks;
+
+		if (m->q[i] == NULL)
+			continue;
+		r = dns_query_wait(m->q[i]);
+		ks = r->status == DNS_OK ? DKIM_KEY_FOUND :
+		    (r->status == DNS_NXDOMAIN || r->status == DNS_NODATA) ?
+		    DKIM_KEY_MISSING : DKIM_KEY_TEMPFAIL;
+		dkim_set_key(m->d, i, ks, (const char *const *)r->txt, r->txtlen, r->n,
+		    r->dnssec, r->why);
+	}
+}
+
+/* The From domain's adkim: its own DMARC record, else its organization's. */
+static char
+dmarc_adkim(struct msg *m)
+{
+	struct dns_query *qs[2] = { m->dmarc_q, m->dmarc_org_q };
+	size_t i, k;
+	char adkim = 'r';
+
+	for (k = 0; k < 2; k++) {
+		const struct dns_result *r;
+
+		if (qs[k] == NULL)
+			continue;
+		r = dns_query_wait(qs[k]);
+		for (i = 0; r->status == DNS_OK && i < r->n; i++)
+			if (align_dmarc_adkim(r->txt[i], r->txtlen[i], &adkim) == 0)
+				return adkim;
+	}
+	return 'r';
+}
+
+/* Settings that turn a technically good signature into policy. */
+static void
+apply_policy(struct msg *m, struct dkim_verdict *v)
+{
+	const struct conf *cf = m->snap->conf;
+
+	if (v->status != DKIM_PASS)
+		return;
+	if (cf->partial_body_policy && v->partial_body) {
+		v->status = DKIM_POLICY;
+		str_copy(v->reason, "l= leaves part of the body unsigned", sizeof(v->reason));
+	} else if (cf->max_age > 0 && v->sig->t >= 0 &&
+	    (long long)m->start - v->sig->t > cf->max_age) {
+		v->status = DKIM_POLICY;
+		snprintf(v->reason, sizeof(v->reason), "signature older than %lld s (t=)",
+		    cf->max_age);
+	}
+}
+
+static sfsistat
+eom_verify(SMFICTX *ctx, struct conn *c, struct msg *m)
+{
+	const struct conf *cf = m->snap->conf;
+	struct buf ar, summary;
+	size_t i, n;
+	int any_pass = 0, any_aligned = 0, k;
+	enum dkim_status worst = DKIM_NONE;
+	const char *verdict, *detail = NULL;
+	char adkim = 'r', *val;
+	enum conf_action act = ACTION_ACCEPT;
+	sfsistat rc;
+
+	collect_keys(m);
+	dkim_eom(m->d);
+	if (m->from_domain[0])
+		adkim = dmarc_adkim(m);
+	buf_init(&ar, LIMIT_OUT_HEADER);
+	buf_init(&summary, 4096);
+	authres_begin(&ar, cf->authserv_id);
+	n = dkim_nverdicts(m->d);
+	for (i = 0; i < n; i++) {
+		struct dkim_verdict *v = dkim_verdict(m->d, i);
+		struct authres_align al;
+
+		if (m->dkim_failed && v->status == DKIM_PASS) {
+			v->status = DKIM_TEMPERROR;
+			str_copy(v->reason, "internal error", sizeof(v->reason));
+		}
+		apply_policy(m, v);
+		memset(&al, 0, sizeof(al));
+		if (m->from_domain[0] && v->parsed) {
+			al.from_domain = m->from_domain;
+			al.strict = align_strict(v->sig->d, m->from_domain);
+			al.relaxed = al.strict ||
+			    align_relaxed(m->snap->align, v->sig->d, m->from_domain);
+			al.mode = adkim;
+		}
+		if (v->status == DKIM_PASS) {
+			any_pass = 1;
+			if (al.from_domain && (adkim == 's' ? al.strict : al.relaxed))
+				any_aligned = 1;
+		}
+		if (status_rank(v->status) > status_rank(worst))
+			worst = v->status;
+		authres_add_dkim(&ar, v, al.from_domain ? &al : NULL);
+		buf_printf(&summary, "%s%s:%s/%s", i ? "," : "", dkim_status_name(v->status),
+		    v->sig->d[0] ? v->sig->d : "-", v->sig->s[0] ? v->sig->s : "-");
+	}
+	if (n == 0)
+		authres_add_none(&ar, "no DKIM signature");
+	if (m->nfrom != 1 || m->from_fields != 1)
+		detail = m->from_fields == 0 || m->nfrom == 0 ? "no From: address" :
+		    "several From: addresses";
+	verdict = n == 0 ? "none" : any_aligned ? "aligned-pass" :
+	    any_pass ? "unaligned-pass" : "fail";
+	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);
+	/* Remove forged results claiming to be ours, highest index first. */
+	for (k = (int)m->nar - 1; k >= 0; k--)
+		smfi_chgheader(ctx, "Authentication-Results", m->ar_index[k], NULL);
+	val = milter_value(buf_str(&ar), c->leadspc);
+	if (smfi_insheader(ctx, 0, "Authentication-Results", val) != MI_SUCCESS)
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"MTA refused the header\"",
+		    qid(m));
+	free(val);
+	if (!any_pass) {
+		switch (worst) {
+		case DKIM_NONE: act = cf->on_none; break;
+		case DKIM_TEMPERROR: act = cf->on_temperror; break;
+		case DKIM_FAIL: act = cf->on_fail; break;
+		case DKIM_POLICY: act = cf->on_policy; break;
+		default: act = cf->on_permerror; break;
+		}
+	}
+	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
+	    "alignment=%s adkim=%c removed_ar=%zu action=%s", qid(m),
+	    c->addr[0] ? c->addr : "-", m->from_domain[0] ? m->from_domain : "-", n,
+	    n ? buf_str(&summary) : "none", verdict, adkim, m->nar, conf_action_name(act));
+	buf_release(&ar);
+	buf_release(&summary);
+	rc = action_reply(ctx, act, act == ACTION_REJECT ? cf->reject_reply :
+	    cf->tempfail_reply);
+	return rc;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c ? c->msg : NULL;
+	sfsistat rc;
+
+	if (m == NULL)
+		return SMFIS_CONTINUE;
+	update_qid(ctx, m);
+	if (m->sign)
+		rc = eom_sign(ctx, c, m);
+	else
+		rc = eom_verify(ctx, c, m);
+	msg_free(m);
+	c->msg = NULL;
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		msg_free(c->msg);
+		c->msg = NULL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c != NULL) {
+		msg_free(c->msg);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+	"dkimgate",
+	SMFI_VERSION,
+	SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	cb_connect,
+	NULL,		/* helo */
+	cb_envfrom,
+	NULL,		/* envrcpt */
+	cb_header,
+	cb_eoh,
+	cb_body,
+	cb_eom,
+	cb_abort,
+	cb_close,
+	NULL,		/* unknown */
+	NULL,		/* data */
+	cb_negotiate,
+};
+
+int
+milter_setup(struct snap *initial, char *err, size_t errlen)
+{
+	const struct conf *cf = initial->conf;
+	char *sock;
+
+	milter_swap(initial);
+	if (smfi_register(filter) != MI_SUCCESS) {
+		snprintf(err, errlen, "smfi_register failed");
+		return -1;
+	}
+	if ((sock = strdup(cf->socket)) == NULL || smfi_setconn(sock) != MI_SUCCESS) {
+		snprintf(err, errlen, "bad socket '%s'", cf->socket);
+		return -1;
+	}
+	/* libmilter keeps the pointer: sock lives for the process. */
+	smfi_settimeout(cf->milter_timeout);
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot open socket %s", cf->socket);
+		return -1;
+	}
+	return 0;
+}
+
+int
+milter_serve(void)
+{
+	return smfi_main();
+}
+
+void
+milter_stop(void)
+{
+	smfi_stop();
+}

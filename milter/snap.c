@@ -1,0 +1,52 @@
+/*
+ * snap.c - running configuration snapshots (see snap.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "snap.h"
+
+struct snap *
+snap_create(struct conf *c, char *err, size_t errlen)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		conf_unref(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->refs = 1;
+	s->conf = c;
+	s->dns = dns_create(c->resolver, c->trust_anchor, c->dns_timeout * 1000, err, errlen);
+	if (s->dns == NULL) {
+		snap_unref(s);
+		return NULL;
+	}
+	if ((s->align = align_create(c->psl_file)) == NULL) {
+		snprintf(err, errlen, "cannot load a public suffix list");
+		snap_unref(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct snap *
+snap_ref(struct snap *s)
+{
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+	return s;
+}
+
+void
+snap_unref(struct snap *s)
+{
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	dns_free(s->dns);
+	align_free(s->align);
+	conf_unref(s->conf);
+	free(s);
+}
