@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -621,6 +622,16 @@ conf_load(const char *path, int read_keys, struct buf *errors)
 	if (i == c->nheaders)
 		err_at(&ld, config_lookup(&cf, "sign.headers"),
 		    "sign.headers must include From (RFC 6376 5.4)");
+	if (c->authserv_id[0] == '\0') {
+		char host[256];
+
+		/* The host name is what RFC 8601 suggests for the authserv-id. */
+		if (gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			free(c->authserv_id);
+			c->authserv_id = strdup(host);
+		}
+	}
 	load_keys(&ld, &cf, c, read_keys);
 	load_table(&ld, &cf, c);
 	load_users(&ld, &cf, c);

@@ -53,6 +53,7 @@ struct msg {
 	int nfrom;			/* addresses in the (first) From: field */
 	size_t from_fields;
 	time_t start;
+	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
 };
 
 struct conn {
@@ -352,7 +353,7 @@ cb_eoh(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 	struct msg *m = c ? c->msg : NULL;
 	const char *from;
-	struct decide_keys dk;
+	struct decide_keys *dk = m ? &m->keys : NULL;
 	size_t nfromf;
 
 	if (m == NULL)
@@ -370,15 +371,15 @@ cb_eoh(SMFICTX *ctx)
 		m->from_addr[0] = '\0';
 	}
 	if (m->sign) {
-		if (decide_keys(m->snap->conf, m->from_addr, m->user, &dk, NULL) == 0) {
+		if (decide_keys(m->snap->conf, m->from_addr, m->user, dk, NULL) == 0) {
 			log_msg(LOG_INFO, "%s: not-signed rule=\"%s\" from=%s reason=\"%s\"",
-			    qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk.why);
+			    qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk->why);
 			/* Nothing more to do for this message: let it go now. */
 			msg_free(m);
 			c->msg = NULL;
 			return SMFIS_ACCEPT;
 		}
-		if (add_signers(m, &dk) < 0 || dkim_eoh(m->d) < 0) {
+		if (add_signers(m, dk) < 0 || dkim_eoh(m->d) < 0) {
 			sfsistat rc;
 
 			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m),
@@ -456,13 +457,10 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 		}
 		free(v);
 	}
-	for (i = 0; i < n; i++) {
-		const char *f = dkim_signature(m->d, i);
-		const char *dd = strstr(f, " d="), *ss = strstr(f, " s=");
+	for (i = 0; i < m->keys.nkeys; i++) {
+		const struct conf_key *k = &m->snap->conf->keys[m->keys.keys[i]];
 
-		buf_printf(&ids, "%s%.*s/%.*s", i ? "," : "",
-		    dd ? (int)strcspn(dd + 3, ";") : 0, dd ? dd + 3 : "",
-		    ss ? (int)strcspn(ss + 3, ";") : 0, ss ? ss + 3 : "");
+		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain, k->selector);
 	}
 	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", qid(m), m->rule,
 	    m->from_addr, buf_str(&ids));

@@ -54,8 +54,12 @@ while (@ARGV) {
 	elsif ($a =~ /^--/)         { die "testdns: unknown option $a\n"; }
 	else                        { push @files, $a; }
 }
+{ my %seen; @signed = grep { !$seen{$_}++ } @signed; }
+{ my %seen; @servfail = grep { !$seen{$_}++ } @servfail; }
+{ my %seen; @blackhole = grep { !$seen{$_}++ } @blackhole; }
 usage() unless defined $statedir and defined $port and defined $identity
-    and defined $ttl and $ttl =~ /^\d+$/;
+    and defined $ttl;
+die "testdns: bad TTL '$ttl' (TESTDNS_TTL)\n" unless $ttl =~ /^\d+$/;
 die "testdns: no RECORDS.tsv given\n" unless @files;
 
 # True if NAME (canonical) is ZONE or below it.
