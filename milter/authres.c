@@ -162,8 +162,28 @@ authres_claims_id(const char *value, const char *id)
 {
 	size_t n = strlen(id);
 
-	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-		value++;
+	/*
+	 * [CFWS] before the id (RFC 8601 2.2): a comment must not hide a
+	 * forged field from removal.
+	 */
+	for (;;) {
+		if (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+			value++;
+		else if (*value == '(') {
+			int depth = 0;
+
+			do {
+				if (*value == '\\' && value[1] != '\0')
+					value++;
+				else if (*value == '(')
+					depth++;
+				else if (*value == ')')
+					depth--;
+				value++;
+			} while (depth > 0 && *value != '\0');
+		} else
+			break;
+	}
 	if (*value == '"')
 		value++;
 	if (strncasecmp(value, id, n) != 0)

@@ -18,6 +18,12 @@
 #define STAGE_SIZE 8192
 /* Spans at least this long are hashed in place rather than staged. */
 #define DIRECT_MIN 512
+/*
+ * Bytes the fast paths check at a time (multiples of the vector width: the
+ * checks are branch-free loops that compilers vectorize at -O2).
+ */
+#define SIMPLE_BLOCK 64
+#define RELAXED_BLOCK 32
 
 struct canon_body {
 	enum canon_alg alg;
@@ -135,18 +141,63 @@ begin_content(struct canon_body *cb)
 }
 
 /*
+ * Simple: 1 when every LF in p[0..SIMPLE_BLOCK) follows a CR, so the block
+ * is its own canonical form unless it ends in empty lines at the end of the
+ * body. Reads p[-1].
+ */
+static int
+simple_block_clean(const unsigned char *p)
+{
+	const unsigned char *p1 = p - 1;
+	unsigned char bad = 0;
+	size_t k;
+
+	for (k = 0; k < SIMPLE_BLOCK; k++)
+		bad |= (p[k] == '\n') & (p1[k] != '\r');
+	return bad == 0;
+}
+
+/*
  * Simple: lines are opaque; only line ends (LF, optionally after CR) matter.
- * A run of complete non-empty CRLF lines is hashed in one piece.
+ * A run of complete non-empty CRLF lines is hashed in one piece. Finding
+ * them a line at a time (memchr per line) costs about as much as hashing,
+ * so stretches of such lines are found a block at a time first.
  */
 static void
 simple_update(struct canon_body *cb, const unsigned char *p, size_t n)
 {
 	size_t i = 0, run = 0;	/* run: start of bytes not yet output */
+	size_t retry = 0, skip = SIMPLE_BLOCK;	/* when to check blocks again */
 	const unsigned char *lf;
 
 	while (i < n) {
 		size_t end, cont;
 
+		/*
+		 * Clean blocks join the run when no empty lines are held back,
+		 * up to their last byte of line content: empty lines followed
+		 * by content are their own canonical form, so a CRLF body is
+		 * hashed in one piece per chunk. A stretch shorter than two
+		 * blocks saves nothing over the line loop, and where blocks
+		 * keep failing (LF-only text) they are tried less often.
+		 */
+		if (i >= 1 && i >= retry && cb->empty_lines == 0 && n - i >= SIMPLE_BLOCK) {
+			size_t e = i;
+
+			while (n - e >= SIMPLE_BLOCK && simple_block_clean(p + e))
+				e += SIMPLE_BLOCK;
+			if (e - i < 2 * SIMPLE_BLOCK)
+				e = i;
+			while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n'))
+				e--;
+			skip = e > i ? SIMPLE_BLOCK : skip < 16 * SIMPLE_BLOCK ? 2 * skip : skip;
+			retry = e + skip;
+			if (e > i) {
+				i = e;
+				cb->line_content = 1;
+				continue;
+			}
+		}
 		lf = memchr(p + i, '\n', n - i);
 		if (lf == NULL) {
 			/* Partial line: output it, holding back a final CR. */
@@ -167,7 +218,7 @@ simple_update(struct canon_body *cb, const unsigned char *p, size_t n)
 		}
 		end = (size_t)(lf - p);
 		cont = (end > i && p[end - 1] == '\r') ? end - 1 : end;
-		if (cont > i && end > cont && cb->empty_lines == 0) {
+		if ((cont > i || cb->line_content) && end > cont && cb->empty_lines == 0) {
 			/* Non-empty CRLF line: extend the run. */
 			cb->line_content = 0;
 			i = end + 1;
@@ -197,18 +248,68 @@ static const unsigned char rclass[256] = {
 };
 
 /*
+ * Relaxed: 1 when byte c, between pv and nx, may be left as it is in a run
+ * followed by content: not a tab, a SP before a blank, line end or control
+ * byte, a CR outside CRLF or a LF outside CRLF. Branch-free for the vectorizer.
+ */
+static inline unsigned char
+relaxed_bad(unsigned char pv, unsigned char c, unsigned char nx)
+{
+	return (unsigned char)((c == '\t') | ((c == ' ') & (nx <= ' ')) |
+	    ((c == '\r') & (nx != '\n')) | ((c == '\n') & (pv != '\r')));
+}
+
+/* Relaxed: 1 when no byte of p[0..RELAXED_BLOCK) is bad. Reads p[-1] to p[RELAXED_BLOCK]. */
+static int
+relaxed_block_clean(const unsigned char *p)
+{
+	const unsigned char *p1 = p - 1, *n1 = p + 1;
+	unsigned char bad = 0;
+	size_t k;
+
+	for (k = 0; k < RELAXED_BLOCK; k++)
+		bad |= relaxed_bad(p1[k], p[k], n1[k]);
+	return bad == 0;
+}
+
+/*
  * Relaxed: blanks collapse to one SP, blanks at line end vanish. A run holds
  * input bytes that are their own canonical form: text, single SPs between
- * text, and CRLF after text.
+ * text, CRLF after text, and empty lines once content follows them. The
+ * byte machine below costs several times the digest, so inside a run clean
+ * stretches are first skipped a block at a time.
  */
 static void
 relaxed_update(struct canon_body *cb, const unsigned char *p, size_t n)
 {
-	size_t i = 0, run = 0;
+	size_t i = 0, run = 0, retry = 0;
 	int in_run = 0;
 
 	while (i < n) {
-		unsigned char c = p[i];
+		unsigned char c;
+
+		/*
+		 * The stretch ends at its last byte of line content (not a
+		 * blank or line end), so what it holds is followed by content;
+		 * the machine resumes there in the same state as after text.
+		 */
+		if (in_run && i >= 1 && i >= retry && n - i > RELAXED_BLOCK) {
+			size_t e = i;
+
+			while (n - e > RELAXED_BLOCK && relaxed_block_clean(p + e))
+				e += RELAXED_BLOCK;
+			while (e + 1 < n && !relaxed_bad(p[e - 1], p[e], p[e + 1]))
+				e++;
+			retry = e + 1;
+			while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
+				e--;
+			if (e > i) {
+				i = e;
+				cb->line_content = 1;
+				continue;
+			}
+		}
+		c = p[i];
 
 		switch (rclass[c]) {
 		case C_TEXT:

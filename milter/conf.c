@@ -136,6 +136,8 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
+static int parse_net(const char *s, struct conf_net *net);
+
 static int
 set_defaults(struct conf *c)
 {
@@ -173,6 +175,12 @@ set_defaults(struct conf *c)
 		}
 	}
 	c->sign_authenticated = 1;
+	/* Loopback: mail injected locally (Postfix sendmail(1), cron) is ours. */
+	if ((c->nets = calloc(2, sizeof(*c->nets))) == NULL)
+		return -1;
+	parse_net("127.0.0.0/8", &c->nets[0]);
+	parse_net("::1/128", &c->nets[1]);
+	c->nnets = 2;
 	c->headers = strv_from(dkim_default_headers, dkim_default_nheaders);
 	c->nheaders = dkim_default_nheaders;
 	c->oversign = strv_from(dkim_default_oversign, dkim_default_noversign);
@@ -501,6 +509,9 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 			continue;
 		}
 		nk = config_setting_length(kl);
+		if (nk > LIMIT_SIGNERS)
+			err_at(ld, kl, "signing_table: %d keys for '%s', at most %d signatures "
+			    "per message", nk, from, LIMIT_SIGNERS);
 		t->pattern = strdup(from);
 		t->line = (int)config_setting_source_line(e);
 		t->keys = calloc((size_t)nk + 1, sizeof(*t->keys));
@@ -592,6 +603,8 @@ conf_load(const char *path, int read_keys, struct buf *errors)
 	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
 		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
 	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {
+		free(c->nets);
+		c->nnets = 0;
 		c->nets = calloc((size_t)n + 1, sizeof(*c->nets));
 		for (i = 0; c->nets && i < (size_t)n; i++) {
 			if (parse_net(nets[i], &c->nets[c->nnets]) < 0)

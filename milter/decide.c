@@ -188,8 +188,12 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 	explain(ex, "signing_table entry '%s' (line %d) matches %s", best->pattern,
 	    best->line, from);
 	if (user != NULL && *user != '\0') {
+		/* The user's own entry, else the "*" entry for everyone else. */
 		for (i = 0; i < c->nusers; i++)
 			if (strcmp(c->users[i].name, user) == 0)
+				u = &c->users[i];
+		for (i = 0; u == NULL && i < c->nusers; i++)
+			if (strcmp(c->users[i].name, "*") == 0)
 				u = &c->users[i];
 		if (u == NULL) {
 			explain(ex, "not signed: user '%s' is not in users, so may not "

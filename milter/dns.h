@@ -63,4 +63,16 @@ void dns_result_clear(struct dns_result *r);
 
 const char *dns_status_name(enum dns_status st);
 
+/*
+ * Synchronous lookup of any record type (rrtype as numbered in RFC 1035:
+ * 5 CNAME, 16 TXT, ...), within the same timeout. Unlike dns_txt, each
+ * out->txt[i] holds one record's raw rdata, out->txtlen[i] bytes (names in
+ * uncompressed wire format), followed by a NUL that is not counted. Asking
+ * for CNAME returns the CNAME at name itself, not the chain's end; other
+ * types follow CNAMEs as dns_txt does (out->canon is the final name).
+ * Free with dns_result_clear. Thread-safe.
+ */
+void dns_query_type(struct dns *dns, const char *name, int rrtype,
+    struct dns_result *out);
+
 #endif

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -116,6 +119,49 @@ socket_path(const char *spec)
 	if (spec[0] == '/')
 		return spec;
 	return NULL;
+}
+
+/* 1 when something accepts connections on the unix socket at path. */
+static int
+socket_in_use(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return rc;
+}
+
+/*
+ * libmilter writes each reply as its own packet and never sets TCP_NODELAY,
+ * so the final "add header, then accept" pair waits on the MTA's delayed
+ * ACK (about 40 ms a message). Accepted sockets inherit the option from
+ * the listening one on Linux, and libmilter does not expose it: find it.
+ */
+static void
+tcp_nodelay_listener(void)
+{
+	int fd, one = 1;
+
+	for (fd = 3; fd < 256; fd++) {
+		int acc = 0, dom = 0;
+		socklen_t l = sizeof(acc), l2 = sizeof(dom);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0 || !acc)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l2) < 0 ||
+		    (dom != AF_INET && dom != AF_INET6))
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 }
 
 static int
@@ -291,8 +337,39 @@ serve_thread(void *arg)
 	return NULL;
 }
 
+/* Settings only a restart applies: say so rather than ignore a change. */
 static void
-reload(const char *path)
+warn_restart_only(const struct conf *old, const struct conf *nw)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} strs[] = {
+		{ "socket", offsetof(struct conf, socket) },
+		{ "user", offsetof(struct conf, user) },
+		{ "group", offsetof(struct conf, group) },
+		{ "pid_file", offsetof(struct conf, pid_file) },
+		{ "socket_owner", offsetof(struct conf, socket_owner) },
+		{ "socket_group", offsetof(struct conf, socket_group) },
+		{ "log", offsetof(struct conf, log) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const char *a = *(char *const *)((const char *)old + strs[i].off);
+		const char *b = *(char *const *)((const char *)nw + strs[i].off);
+
+		if (strcmp(a, b) != 0)
+			log_msg(LOG_WARNING, "warning event=reload setting=%s reason=\"changed, "
+			    "takes effect at the next restart\"", strs[i].name);
+	}
+	if (old->socket_mode != nw->socket_mode || old->milter_timeout != nw->milter_timeout)
+		log_msg(LOG_WARNING, "warning event=reload setting=socket_mode/milter_timeout "
+		    "reason=\"changed, takes effect at the next restart\"");
+}
+
+static void
+reload(const char *path, const struct conf *running)
 {
 	struct buf errors;
 	struct conf *c;
@@ -315,6 +392,7 @@ reload(const char *path)
 		return;
 	}
 	buf_release(&errors);
+	warn_restart_only(running, c);
 	if ((s = snap_create(c, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
 		    "configuration\"", err);
@@ -368,6 +446,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Reloads happen after daemonizing (cwd /): keep an absolute path. */
+	{
+		static char abspath[4096];
+
+		if (realpath(path, abspath) != NULL)
+			path = abspath;
+	}
 	buf_init(&errors, 65536);
 	c = conf_load(path, !explain_mode, &errors);
 	if (c == NULL) {
@@ -413,7 +498,15 @@ main(int argc, char **argv)
 	{
 		const char *sp = socket_path(c->socket);
 
-		/* A stale socket from a crash would make the bind fail. */
+		/*
+		 * A stale socket from a crash would make the bind fail; a live one
+		 * belongs to another instance, which must not be robbed of it.
+		 */
+		if (sp != NULL && socket_in_use(sp)) {
+			log_msg(LOG_ERR, "error event=start reason=\"%s: another process is "
+			    "listening on it\"", sp);
+			return 1;
+		}
 		if (sp != NULL)
 			unlink(sp);
 	}
@@ -421,6 +514,7 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
 		return 1;
 	}
+	tcp_nodelay_listener();
 	if (socket_perms(c) < 0 || write_pidfile(c->pid_file) < 0 || drop_privileges(c) < 0)
 		return 1;
 	/* Threads made from here on must not take the main thread's signals. */
@@ -447,7 +541,7 @@ main(int argc, char **argv)
 			break;
 		if (b == 'H' && !stopping) {
 			notify_systemd("RELOADING=1");
-			reload(path);
+			reload(path, c);
 			notify_systemd("READY=1");
 		} else if (b == 'T' && !stopping) {
 			stopping = 1;

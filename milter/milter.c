@@ -348,6 +348,14 @@ action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
 }
 
 static sfsistat
+sign_error_reply(SMFICTX *ctx, enum conf_action a)
+{
+	return action_reply(ctx, a, a == ACTION_REJECT ?
+	    "5.7.0 message could not be signed" :
+	    "4.3.0 message could not be signed, try later");
+}
+
+static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
@@ -384,8 +392,7 @@ cb_eoh(SMFICTX *ctx)
 
 			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m),
 			    dkim_error(m->d));
-			rc = action_reply(ctx, m->snap->conf->on_sign_error,
-			    "4.3.0 message could not be signed, try later");
+			rc = sign_error_reply(ctx, m->snap->conf->on_sign_error);
 			msg_free(m);
 			c->msg = NULL;
 			return rc;
@@ -438,8 +445,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 
 	if (m->dkim_failed || dkim_eom(m->d) < 0) {
 		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m), dkim_error(m->d));
-		return action_reply(ctx, m->snap->conf->on_sign_error,
-		    "4.3.0 message could not be signed, try later");
+		return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 	}
 	n = dkim_nsignatures(m->d);
 	buf_init(&ids, 1024);
@@ -452,8 +458,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 			buf_release(&ids);
 			log_msg(LOG_ERR, "%s: error event=sign reason=\"MTA refused the header\"",
 			    qid(m));
-			return action_reply(ctx, m->snap->conf->on_sign_error,
-			    "4.3.0 message could not be signed, try later");
+			return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 		}
 		free(v);
 	}
@@ -594,9 +599,12 @@ eom_verify(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	if (n == 0)
 		authres_add_none(&ar, "no DKIM signature");
-	if (m->nfrom != 1 || m->from_fields != 1)
-		detail = m->from_fields == 0 || m->nfrom == 0 ? "no From: address" :
-		    "several From: addresses";
+	if (m->from_fields == 0 || m->nfrom == 0)
+		detail = "no From: address";
+	else if (m->nfrom < 0)
+		detail = "From: address does not parse or has no domain";
+	else if (m->nfrom != 1 || m->from_fields != 1)
+		detail = "several From: addresses";
 	verdict = n == 0 ? "none" : any_aligned ? "aligned-pass" :
 	    any_pass ? "unaligned-pass" : "fail";
 	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);

@@ -86,8 +86,12 @@ msgfile_read(FILE *fp, const struct msgfile_cb *cb, void *arg, int *crlf, char *
 			size_t ln;
 
 			if (lf == NULL) {
-				/* Keep the partial line for the next chunk (bounded). */
-				if (buf_append(&r.line, data + i, n - i) < 0) {
+				/*
+				 * Keep the partial line for the next chunk (bounded);
+				 * nothing more of a line already too long, or its tail
+				 * would be taken for the start of the next line.
+				 */
+				if (!r.line_over && buf_append(&r.line, data + i, n - i) < 0) {
 					r.line_over = 1;
 					buf_reset(&r.line);
 				}
@@ -140,7 +144,12 @@ msgfile_read(FILE *fp, const struct msgfile_cb *cb, void *arg, int *crlf, char *
 		rc = -1;
 	} else if (rc == 0 && in_header) {
 		/* No empty line: the whole input is header, the body is empty. */
-		if (r.line.len > 0) {
+		if (r.line_over) {
+			/* It ended inside an overlong line: a dropped field. */
+			rc = flush_field(&r);
+			r.have_field = 1;
+			r.overflow = 1;
+		} else if (r.line.len > 0) {
 			size_t ln = r.line.len;
 
 			if (r.line.data[ln - 1] == '\r')

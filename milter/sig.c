@@ -392,13 +392,14 @@ static const struct {
 	tag_fn fn;
 	int required;
 } tags[] = {
+	/* d=, s= and b= first: they name the signature in the report. */
+	{ "d", tag_d, 1 },
+	{ "s", tag_s, 1 },
+	{ "b", tag_b, 1 },
 	{ "v", tag_v, 1 },
 	{ "a", tag_a, 1 },
-	{ "b", tag_b, 1 },
 	{ "bh", tag_bh, 1 },
-	{ "d", tag_d, 1 },
 	{ "h", tag_h, 1 },
-	{ "s", tag_s, 1 },
 	{ "c", tag_c, 0 },
 	{ "i", tag_i, 0 },
 	{ "l", tag_l, 0 },
@@ -449,7 +450,10 @@ sig_parse(struct sig *sg, const char *field, size_t len, time_t now, char *reaso
 		str_copy(reason, "NUL byte in signature", reasonlen);
 		return DKIM_PERMERROR;
 	}
-	colon = memchr(sg->field, ':', len);
+	if ((colon = memchr(sg->field, ':', len)) == NULL) {
+		str_copy(reason, "not a header field (no colon)", reasonlen);
+		return DKIM_PERMERROR;
+	}
 	off = (size_t)(colon - sg->field) + 1;
 	if (tagval_parse(&tv, sg->field + off, len - off, &err) < 0) {
 		snprintf(reason, reasonlen, "signature syntax error: %s", err);
@@ -477,7 +481,13 @@ sig_parse(struct sig *sg, const char *field, size_t len, time_t now, char *reaso
 	}
 	bp = tagval_get(&tv, "b");
 	sg->b_start = off + bp->val_off;
-	/* b= is emptied up to the next ';' (or the end), whitespace included. */
+	/*
+	 * b= is emptied from just after its '=' (a fold before the value goes
+	 * too: RFC 6376 3.7, "including all surrounding whitespace") up to the
+	 * next ';' (or the end), whitespace included.
+	 */
+	while (sg->b_start > 0 && is_ws(sg->field[sg->b_start - 1]))
+		sg->b_start--;
 	for (sg->b_end = sg->b_start; sg->b_end < len && sg->field[sg->b_end] != ';';)
 		sg->b_end++;
 	for (j = 0; j < sg->nh; j++)
