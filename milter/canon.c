@@ -259,15 +259,18 @@ relaxed_bad(unsigned char pv, unsigned char c, unsigned char nx)
 	    ((c == '\r') & (nx != '\n')) | ((c == '\n') & (pv != '\r')));
 }
 
-/* Relaxed: 1 when no byte of p[0..RELAXED_BLOCK) is bad. Reads p[-1] to p[RELAXED_BLOCK]. */
-static int
-relaxed_block_clean(const unsigned char *p)
+/*
+ * Relaxed: 1 when no byte of p[0..len) is bad; reads p[-1] to p[len]. Called
+ * with constant lengths so that each copy is a vectorized loop.
+ */
+static inline int
+relaxed_clean(const unsigned char *p, size_t len)
 {
 	const unsigned char *p1 = p - 1, *n1 = p + 1;
 	unsigned char bad = 0;
 	size_t k;
 
-	for (k = 0; k < RELAXED_BLOCK; k++)
+	for (k = 0; k < len; k++)
 		bad |= relaxed_bad(p1[k], p[k], n1[k]);
 	return bad == 0;
 }
@@ -296,10 +299,30 @@ relaxed_update(struct canon_body *cb, const unsigned char *p, size_t n)
 		if (in_run && i >= 1 && i >= retry && n - i > RELAXED_BLOCK) {
 			size_t e = i;
 
-			while (n - e > RELAXED_BLOCK && relaxed_block_clean(p + e))
+			while (n - e > RELAXED_BLOCK && relaxed_clean(p + e, RELAXED_BLOCK))
 				e += RELAXED_BLOCK;
-			while (e + 1 < n && !relaxed_bad(p[e - 1], p[e], p[e + 1]))
+			/* Narrow down to the bad byte: half a block, then bytes. */
+			if (n - e > RELAXED_BLOCK / 2 && relaxed_clean(p + e, RELAXED_BLOCK / 2))
+				e += RELAXED_BLOCK / 2;
+			while (e + 1 < n && (p[e] > ' ' || !relaxed_bad(p[e - 1], p[e], p[e + 1])))
 				e++;
+			/* Blanks before text, the usual bad byte: one SP, same run. */
+			if (p[e] == ' ' || p[e] == '\t') {
+				size_t j = e + 1;
+
+				while (j < n && (p[j] == ' ' || p[j] == '\t'))
+					j++;
+				if (j < n && p[j] > ' ') {
+					if (p[e] == ' ')
+						emit(cb, p + run, e + 1 - run);
+					else {
+						emit(cb, p + run, e - run);
+						emit(cb, " ", 1);
+					}
+					run = i = j;
+					continue;
+				}
+			}
 			retry = e + 1;
 			while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
 				e--;
@@ -327,6 +350,21 @@ relaxed_update(struct canon_body *cb, const unsigned char *p, size_t n)
 				continue;
 			}
 			if (in_run) {
+				size_t j = i + 1;
+
+				/* Blanks between text become one SP without leaving the run. */
+				while (j < n && rclass[p[j]] == C_WSP)
+					j++;
+				if (j < n && rclass[p[j]] == C_TEXT) {
+					if (c == ' ')
+						emit(cb, p + run, i + 1 - run);
+					else {
+						emit(cb, p + run, i - run);
+						emit(cb, " ", 1);
+					}
+					run = i = j;
+					continue;
+				}
 				emit(cb, p + run, i - run);
 				in_run = 0;
 			}

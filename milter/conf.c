@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -48,6 +49,11 @@ static const struct setting settings[] = {
 	{ "authserv_id", S_STR, "", 0, 0, 0, O(authserv_id), 1 },
 	{ "allow_readable_keys", S_BOOL, NULL, 0, 0, 1, O(allow_readable_keys), 1 },
 	{ "milter_timeout", S_INT, NULL, 300, 10, 3600, O(milter_timeout), 0 },
+	{ "key_check", S_STR, "warn", 0, 0, 0, O(key_check), 1 },
+	{ "key_check_interval", S_INT, NULL, 300, 1, 86400, O(key_check_interval), 1 },
+	{ "state_dir", S_STR, "/var/lib/dkimgate", 0, 0, 0, O(state_dir), 1 },
+	{ "max_delivery_delay", S_INT, NULL, 7 * 86400, 0, 365LL * 86400,
+	    O(max_delivery_delay), 1 },
 	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
 	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
 	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
@@ -138,6 +144,39 @@ strv_free(char **v, size_t n)
 
 static int parse_net(const char *s, struct conf_net *net);
 
+/* The integer settings stored as long long (durations that may pass 2^31). */
+static int
+is_ll(size_t off)
+{
+	return off == offsetof(struct conf, lifetime) ||
+	    off == offsetof(struct conf, max_age) ||
+	    off == offsetof(struct conf, max_delivery_delay);
+}
+
+/* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" (UTC) or seconds since the epoch. */
+static int
+parse_when(const config_setting_t *s, long long *out)
+{
+	const char *str, *end;
+	struct tm tm;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64) {
+		*out = config_setting_get_int64(s);
+		return *out >= 0 ? 0 : -1;
+	}
+	if ((str = config_setting_get_string(s)) == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(str, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(str, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
+			return -1;
+	}
+	*out = (long long)timegm(&tm);
+	return 0;
+}
+
 static int
 set_defaults(struct conf *c)
 {
@@ -153,8 +192,7 @@ set_defaults(struct conf *c)
 				return -1;
 			break;
 		case S_INT:
-			if (st->off == offsetof(struct conf, lifetime) ||
-			    st->off == offsetof(struct conf, max_age))
+			if (is_ll(st->off))
 				*(long long *)base = st->idef;
 			else
 				*(int *)base = (int)st->idef;
@@ -175,6 +213,7 @@ set_defaults(struct conf *c)
 		}
 	}
 	c->sign_authenticated = 1;
+	c->key_check_mode = KEYCHECK_MODE_WARN;
 	/* Loopback: mail injected locally (Postfix sendmail(1), cron) is ours. */
 	if ((c->nets = calloc(2, sizeof(*c->nets))) == NULL)
 		return -1;
@@ -277,8 +316,7 @@ load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct settin
 			    st->min, st->max);
 			return;
 		}
-		if (st->off == offsetof(struct conf, lifetime) ||
-		    st->off == offsetof(struct conf, max_age))
+		if (is_ll(st->off))
 			*(long long *)base = v;
 		else
 			*(int *)base = (int)v;
@@ -426,6 +464,44 @@ check_key_file(struct loader *ld, const config_setting_t *s, struct conf *c,
 		    path, (unsigned)(st.st_mode & 07777));
 }
 
+/* successor = { selector = "..."; file = "..."; after = "YYYY-MM-DD"; } */
+static void
+load_successor(struct loader *ld, config_setting_t *e, struct conf *c,
+    struct conf_key *k, int read_keys)
+{
+	config_setting_t *su = config_setting_get_member(e, "successor"), *af;
+	const char *sel = NULL, *file = NULL;
+	char err[512];
+
+	if (su == NULL)
+		return;
+	if (config_setting_type(su) != CONFIG_TYPE_GROUP) {
+		err_at(ld, su, "key '%s': successor must be a group { ... }", k->id);
+		return;
+	}
+	config_setting_lookup_string(su, "selector", &sel);
+	config_setting_lookup_string(su, "file", &file);
+	if (sel == NULL || file == NULL) {
+		err_at(ld, su, "key '%s': a successor needs selector and file", k->id);
+		return;
+	}
+	if (strcmp(sel, k->selector) == 0) {
+		err_at(ld, su, "key '%s': the successor must use a new selector", k->id);
+		return;
+	}
+	if ((af = config_setting_get_member(su, "after")) != NULL &&
+	    parse_when(af, &k->succ_after) < 0)
+		err_at(ld, af, "key '%s': successor after must be \"YYYY-MM-DD\", "
+		    "\"YYYY-MM-DDTHH:MM:SSZ\" or seconds since 1970", k->id);
+	k->succ_selector = strdup(sel);
+	k->succ_path = strdup(file);
+	if (!read_keys)
+		return;
+	check_key_file(ld, su, c, file);
+	if (crypto_key_load_private(file, &k->succ_key, err, sizeof(err)) < 0)
+		err_at(ld, su, "key '%s' successor: %s", k->id, err);
+}
+
 static void
 load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
 {
@@ -463,7 +539,9 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
 		k->domain = strdup(dom);
 		k->selector = strdup(sel);
 		k->path = strdup(file);
+		k->line = (int)config_setting_source_line(e);
 		c->nkeys++;
+		load_successor(ld, e, c, k, read_keys);
 		if (!read_keys)
 			continue;
 		check_key_file(ld, e, c, file);
@@ -600,6 +678,15 @@ conf_load(const char *path, int read_keys, struct buf *errors)
 	check_names(&ld, config_root_setting(&cf), "");
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		load_scalar(&ld, &cf, c, &settings[i]);
+	if (strcmp(c->key_check, "off") == 0)
+		c->key_check_mode = KEYCHECK_MODE_OFF;
+	else if (strcmp(c->key_check, "warn") == 0)
+		c->key_check_mode = KEYCHECK_MODE_WARN;
+	else if (strcmp(c->key_check, "require") == 0)
+		c->key_check_mode = KEYCHECK_MODE_REQUIRE;
+	else
+		err_at(&ld, config_lookup(&cf, "key_check"),
+		    "key_check must be \"off\", \"warn\" or \"require\"");
 	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
 		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
 	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {
@@ -685,6 +772,9 @@ conf_unref(struct conf *c)
 		free(c->keys[i].selector);
 		free(c->keys[i].path);
 		crypto_key_unref(c->keys[i].key);
+		free(c->keys[i].succ_selector);
+		free(c->keys[i].succ_path);
+		crypto_key_unref(c->keys[i].succ_key);
 	}
 	free(c->keys);
 	for (i = 0; i < c->ntable; i++) {

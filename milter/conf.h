@@ -25,6 +25,20 @@ enum conf_action {
 struct conf_key {
 	char *id, *domain, *selector, *path;
 	struct crypto_key *key;
+	/*
+	 * Key rotation: the successor signs instead once its public key is
+	 * visible in DNS and matches, and not before succ_after (0: no date).
+	 */
+	char *succ_selector, *succ_path;	/* NULL: no successor */
+	struct crypto_key *succ_key;
+	long long succ_after;
+	int line;
+};
+
+enum conf_keycheck {
+	KEYCHECK_MODE_OFF = 0,	/* do not look keys up at start/reload */
+	KEYCHECK_MODE_WARN,	/* log every problem */
+	KEYCHECK_MODE_REQUIRE	/* a missing or mismatching record stops start/reload */
 };
 
 struct conf_sigentry {
@@ -56,6 +70,11 @@ struct conf {
 	char *authserv_id;
 	int allow_readable_keys;
 	int milter_timeout;
+	char *key_check;		/* "off", "warn", "require" */
+	enum conf_keycheck key_check_mode;
+	int key_check_interval;		/* seconds between successor checks */
+	char *state_dir;		/* rotation state; "" for none */
+	long long max_delivery_delay;	/* seconds an old key must stay published */
 	/* signing */
 	int sign_authenticated;
 	struct conf_net *nets;

@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,7 +29,7 @@ struct dns {
 	int timeout_ms;
 	pthread_t thread;
 	int thread_started;
-	volatile int stop;
+	int wake[2];		/* written to stop the driver at once */
 	pthread_mutex_t lock;	/* serialises ub_resolve_async/ub_cancel/ub_process */
 };
 
@@ -61,14 +63,20 @@ static void *
 driver(void *arg)
 {
 	struct dns *dns = arg;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 
-	pfd.fd = ub_fd(dns->ub);
-	pfd.events = POLLIN;
-	while (!dns->stop) {
-		int n = poll(&pfd, 1, 100);
+	pfd[0].fd = ub_fd(dns->ub);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = dns->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		int n = poll(pfd, 2, -1);
 
-		if (n > 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && pfd[1].revents != 0)
+			break;
+		if (n > 0 && pfd[0].revents != 0) {
 			pthread_mutex_lock(&dns->lock);
 			ub_process(dns->ub);
 			pthread_mutex_unlock(&dns->lock);
@@ -89,7 +97,13 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 		return NULL;
 	}
 	pthread_mutex_init(&dns->lock, NULL);
+	dns->wake[0] = dns->wake[1] = -1;
 	dns->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	if (pipe2(dns->wake, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		dns_free(dns);
+		return NULL;
+	}
 	if ((dns->ub = ub_ctx_create()) == NULL) {
 		snprintf(err, errlen, "cannot create the libunbound context");
 		dns_free(dns);
@@ -141,8 +155,12 @@ dns_free(struct dns *dns)
 	if (dns == NULL)
 		return;
 	if (dns->thread_started) {
-		dns->stop = 1;
+		(void)!write(dns->wake[1], "x", 1);
 		pthread_join(dns->thread, NULL);
+	}
+	if (dns->wake[0] >= 0) {
+		close(dns->wake[0]);
+		close(dns->wake[1]);
 	}
 	if (dns->ub != NULL)
 		ub_ctx_delete(dns->ub);

@@ -182,7 +182,8 @@ answer_dnssec(struct keycheck *kc, int validating)
 	else if (validating)
 		keycheck_add(kc, KEYCHECK_OK, "dnssec-insecure", NULL,
 		    "DNSSEC: the zone is not signed (insecure); this is usual and "
-		    "receivers accept it, signing the zone protects the key from spoofing");
+		    "receivers accept it, signing the zone protects the key from "
+		    "spoofing");
 	else
 		keycheck_add(kc, KEYCHECK_OK, "dnssec-unchecked", NULL,
 		    "DNSSEC not checked (no trust anchor given)");
@@ -204,8 +205,9 @@ keycheck_answer(struct keycheck *kc, const struct dns_result *r,
 		kc->nchain = 1;
 	}
 	if (r->status == DNS_OK)
-		keycheck_add(kc, KEYCHECK_OK, "record-found", NULL, "%s: %zu TXT record%s (TTL %d s)",
-		    kc->name, r->n, r->n == 1 ? "" : "s", r->ttl);
+		keycheck_add(kc, KEYCHECK_OK, "record-found", NULL,
+		    "%s: %zu TXT record%s (TTL %d s)", kc->name, r->n,
+		    r->n == 1 ? "" : "s", r->ttl);
 	if (kc->nchain > 0) {
 		struct buf b;
 
@@ -215,8 +217,8 @@ keycheck_answer(struct keycheck *kc, const struct dns_result *r,
 		for (i = 0; i < kc->nchain; i++)
 			if (buf_puts(&b, " -> ") < 0 || buf_puts(&b, kc->chain[i]) < 0)
 				break;
-		keycheck_add(kc, KEYCHECK_OK, "cname-chain", NULL, "alias chain: %s%s", buf_str(&b),
-		    i < kc->nchain ? " ..." : "");
+		keycheck_add(kc, KEYCHECK_OK, "cname-chain", NULL, "alias chain: %s%s",
+		    buf_str(&b), i < kc->nchain ? " ..." : "");
 		buf_release(&b);
 	}
 	switch (r->status) {
@@ -240,7 +242,8 @@ keycheck_answer(struct keycheck *kc, const struct dns_result *r,
 	case DNS_SERVFAIL:
 	case DNS_TIMEOUT:
 	case DNS_ERROR:
-		keycheck_add(kc, KEYCHECK_FAIL, r->status == DNS_SERVFAIL ? "dns-servfail" :
+		keycheck_add(kc, KEYCHECK_FAIL,
+		    r->status == DNS_SERVFAIL ? "dns-servfail" :
 		    r->status == DNS_TIMEOUT ? "dns-timeout" : "dns-error",
 		    "Check that every name server of the domain answers for this name "
 		    "(dig NS, then dig @SERVER NAME TXT against each).",
@@ -289,43 +292,54 @@ wire_name(const unsigned char *p, size_t n, char *out, size_t outlen)
 	return rc;
 }
 
-/* Follow CNAMEs from kc->name one hop at a time, recording each target. */
+/* Record one alias target; -1 (after a finding) when the chain must stop. */
+static int
+chain_add(struct keycheck *kc, const char *next)
+{
+	size_t i;
+
+	for (i = 0; i < kc->nchain; i++)
+		if (names_equal(kc->chain[i], next))
+			break;
+	if (names_equal(next, kc->name) || i < kc->nchain) {
+		keycheck_add(kc, KEYCHECK_FAIL, "cname-loop",
+		    "Break the loop: the last alias must point to the name that "
+		    "holds the TXT record.",
+		    "the aliases loop back to %s: receivers never reach a key", next);
+		return -1;
+	}
+	if (kc->nchain == KEYCHECK_MAX_CHAIN) {
+		keycheck_add(kc, KEYCHECK_FAIL, "cname-too-long",
+		    "Point the CNAME straight at the name that holds the key.",
+		    "more than %d aliases in a row: receivers' resolvers give up on "
+		    "chains this long", KEYCHECK_MAX_CHAIN);
+		return -1;
+	}
+	str_copy(kc->chain[kc->nchain++], next, sizeof(kc->chain[0]));
+	return 0;
+}
+
+/*
+ * Follow CNAMEs from kc->name one hop at a time, recording each target:
+ * libunbound only tells the final name, and the operator needs to see
+ * which link of an ESP's chain is broken.
+ */
 static void
 walk_chain(struct keycheck *kc, struct dns *dns)
 {
 	char cur[LIMIT_DOMAIN + 1], next[LIMIT_DOMAIN + 1];
 	struct dns_result r;
-	size_t i;
+	int rc;
 
 	str_copy(cur, kc->name, sizeof(cur));
-	for (;;) {
+	do {
 		dns_query_type(dns, cur, RR_CNAME, &r);
-		if (r.status != DNS_OK || wire_name((const unsigned char *)r.txt[0],
-		    r.txtlen[0], next, sizeof(next)) < 0) {
-			dns_result_clear(&r);
-			return;
-		}
+		rc = r.status == DNS_OK ? wire_name((const unsigned char *)r.txt[0],
+		    r.txtlen[0], next, sizeof(next)) : -1;
 		dns_result_clear(&r);
-		for (i = 0; i < kc->nchain; i++)
-			if (names_equal(kc->chain[i], next))
-				break;
-		if (names_equal(next, kc->name) || i < kc->nchain) {
-			keycheck_add(kc, KEYCHECK_FAIL, "cname-loop",
-			    "Break the loop: the last alias must point to the name that holds "
-			    "the TXT record.",
-			    "the aliases loop back to %s: receivers never reach a key", next);
-			return;
-		}
-		if (kc->nchain == KEYCHECK_MAX_CHAIN) {
-			keycheck_add(kc, KEYCHECK_FAIL, "cname-too-long",
-			    "Point the CNAME straight at the name that holds the key.",
-			    "more than %d aliases in a row: receivers' resolvers give up on "
-			    "chains this long", KEYCHECK_MAX_CHAIN);
-			return;
-		}
-		str_copy(kc->chain[kc->nchain++], next, sizeof(kc->chain[0]));
-		str_copy(cur, next, sizeof(cur));
-	}
+		if (rc == 0 && (rc = chain_add(kc, next)) == 0)
+			str_copy(cur, next, sizeof(cur));
+	} while (rc == 0);
 }
 
 void

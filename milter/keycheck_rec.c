@@ -122,22 +122,25 @@ check_tags(struct rec_ctx *rc, const struct tagval *tv)
 	} else {
 		excerpt(val, sizeof(val), p->val, p->vlen, 20);
 		radd(rc, KEYCHECK_FAIL, "type-unknown",
-		    "Use k=rsa for an RSA key or k=ed25519 for an Ed25519 key (lower case).",
+		    "Use k=rsa for an RSA key or k=ed25519 for an Ed25519 key "
+		    "(lower case).",
 		    "k=%s is not a key type receivers know: they ignore the key", val);
 		rc->usable = 0;
 		type = -1;
 	}
 
 	if ((p = tagval_get(tv, "h")) == NULL)
-		radd(rc, KEYCHECK_OK, "hash-ok", NULL, "no h= (every hash algorithm allowed)");
+		radd(rc, KEYCHECK_OK, "hash-ok", NULL,
+		    "no h= (every hash algorithm allowed)");
 	else if (list_has(p, "sha256"))
 		radd(rc, KEYCHECK_OK, "hash-ok", NULL, "h= allows sha256");
 	else {
 		excerpt(val, sizeof(val), p->val, p->vlen, 30);
 		radd(rc, KEYCHECK_FAIL, "hash-no-sha256",
 		    "Remove the h= tag, or make it h=sha256.",
-		    "h=%s excludes sha256: receivers must refuse sha256 signatures with this "
-		    "key, and sha1 ones are no longer accepted (RFC 8301)", val);
+		    "h=%s excludes sha256: receivers must refuse sha256 signatures "
+		    "with this key, and sha1 ones are no longer accepted (RFC 8301)",
+		    val);
 		rc->usable = 0;
 	}
 
@@ -202,53 +205,61 @@ static const char fix_republish[] =
     "\"...\"), or in a form that splits it for you; then check the value the "
     "form saved is complete.";
 
+/* Find a character that is not base64; -1 after a finding, 0 if none. */
+static int
+scan_b64(struct rec_ctx *rc, const char *b64, long n)
+{
+	long i;
+	unsigned char c = 0;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)b64[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='))
+			break;
+	}
+	if (i == n)
+		return 0;
+	if (c == '"' || c == '\\')
+		radd(rc, KEYCHECK_FAIL, "key-bad-base64",
+		    "Remove the quote marks and backslashes from the value: in a web "
+		    "form enter the key as one unbroken string.",
+		    "p= contains %s (character %ld of the key): the quoted pieces of a "
+		    "multi-string record were pasted into one value, so the key does "
+		    "not decode", c == '"' ? "a quote mark" : "a backslash", i + 1);
+	else
+		radd(rc, KEYCHECK_FAIL, "key-bad-base64", fix_republish,
+		    "p= contains '%c' (character %ld of the key), which is not base64: "
+		    "the key does not decode", c >= 0x20 && c < 0x7f ? c : '?', i + 1);
+	return -1;
+}
+
 /* Decode p= into der; returns its length, or -1 after a finding. */
 static long
 decode_key(struct rec_ctx *rc, const struct tagval_pair *p, unsigned char *der,
     size_t derlen)
 {
 	char b64[LIMIT_KEY_RECORD];
-	long n = tagval_compact(p, b64, sizeof(b64)), i;
+	long n = tagval_compact(p, b64, sizeof(b64)), len;
 
 	if (n < 0) {
 		radd(rc, KEYCHECK_FAIL, "key-bad-base64", fix_republish,
 		    "p= is too long to be a key");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)b64[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=')
-			continue;
-		if (c == '"' || c == '\\')
-			radd(rc, KEYCHECK_FAIL, "key-bad-base64",
-			    "Remove the quote marks and backslashes from the value: in a "
-			    "web form enter the key as one unbroken string.",
-			    "p= contains %s (character %ld of the key): the quoted pieces of "
-			    "a multi-string record were pasted into one value, so the key does "
-			    "not decode", c == '"' ? "a quote mark" : "a backslash", i + 1);
-		else
-			radd(rc, KEYCHECK_FAIL, "key-bad-base64", fix_republish,
-			    "p= contains '%c' (character %ld of the key), which is not "
-			    "base64: the key does not decode", c >= 0x20 && c < 0x7f ? c : '?',
-			    i + 1);
+	if (scan_b64(rc, b64, n) < 0)
 		return -1;
-	}
-	if ((n = crypto_b64_decode(b64, (size_t)n, der, derlen)) < 0) {
-		long len = (long)strlen(b64);
-
-		if (len % 4 != 0 && memchr(b64, '=', (size_t)len) == NULL)
-			radd(rc, KEYCHECK_FAIL, "key-truncated", fix_republish,
-			    "p= holds %ld characters, which cannot be complete base64: the "
-			    "key was cut short%s", len, cut_hint(rc));
-		else
-			radd(rc, KEYCHECK_FAIL, "key-bad-base64", fix_republish,
-			    "p= is not valid base64 (misplaced '=' padding): the key does not "
-			    "decode%s", cut_hint(rc));
-		return -1;
-	}
-	return n;
+	if ((len = crypto_b64_decode(b64, (size_t)n, der, derlen)) >= 0)
+		return len;
+	if (n % 4 != 0 && memchr(b64, '=', (size_t)n) == NULL)
+		radd(rc, KEYCHECK_FAIL, "key-truncated", fix_republish,
+		    "p= holds %ld characters, which cannot be complete base64: the key "
+		    "was cut short%s", n, cut_hint(rc));
+	else
+		radd(rc, KEYCHECK_FAIL, "key-bad-base64", fix_republish,
+		    "p= is not valid base64 (misplaced '=' padding): the key does not "
+		    "decode%s", cut_hint(rc));
+	return -1;
 }
 
 /* The key's size: too small to count, weak, too large for some, or fine. */
@@ -258,21 +269,24 @@ check_size(struct rec_ctx *rc, enum crypto_type type, int bits)
 	char fix[KEYCHECK_TEXT];
 
 	if (type == CRYPTO_ED25519)
-		radd(rc, KEYCHECK_OK, "size-ok", NULL, "Ed25519 keys have a fixed, strong size");
+		radd(rc, KEYCHECK_OK, "size-ok", NULL,
+		    "Ed25519 keys have a fixed, strong size");
 	else if (bits < 1024) {
-		snprintf(fix, sizeof(fix), "Make a 2048-bit key (dkimctl genkey -d %s), "
-		    "publish it under its new selector, then sign with it.", rc->kc->domain);
+		snprintf(fix, sizeof(fix), "Make a 2048-bit key (dkimctl genkey -d "
+		    "%s), publish it under its new selector, then sign with it.",
+		    rc->kc->domain);
 		radd(rc, KEYCHECK_FAIL, "size-too-small", fix,
 		    "RSA key of %d bits: receivers ignore signatures made with keys under "
 		    "1024 bits (RFC 8301), so mail counts as unsigned", bits);
 		rc->usable = 0;
 	} else if (bits < 2048) {
-		snprintf(fix, sizeof(fix), "Rotate to a 2048-bit key: dkimctl genkey -d %s, "
-		    "publish the new record, wait for it to resolve, switch the signer, "
-		    "and keep this record a few days for mail in transit.", rc->kc->domain);
+		snprintf(fix, sizeof(fix), "Rotate to a 2048-bit key: dkimctl genkey "
+		    "-d %s, publish the new record, wait for it to resolve, switch the "
+		    "signer, and keep this record a few days for mail in transit.",
+		    rc->kc->domain);
 		radd(rc, KEYCHECK_WARN, "size-weak", fix,
-		    "RSA key of %d bits: still accepted, but considered weak; 2048 bits is "
-		    "the recommended size", bits);
+		    "RSA key of %d bits: still accepted, but considered weak; 2048 "
+		    "bits is the recommended size", bits);
 	} else if (bits > 4096)
 		radd(rc, KEYCHECK_WARN, "size-large",
 		    "Use a 2048-bit key (or at most 4096 bits).",
@@ -376,6 +390,19 @@ check_key(struct rec_ctx *rc, const struct tagval *tv, enum crypto_type type,
 		check_match(rc, type, priv);
 }
 
+/* 1 when the value starts or ends with a quote mark: quotes typed into a form. */
+static int
+quoted(const char *txt, size_t len)
+{
+	size_t s = 0, e = len;
+
+	while (s < e && (txt[s] == ' ' || txt[s] == '\t'))
+		s++;
+	while (e > s && (txt[e - 1] == ' ' || txt[e - 1] == '\t'))
+		e--;
+	return e > s && (txt[s] == '"' || txt[e - 1] == '"');
+}
+
 /* All checks of one record; 1 when it is usable and holds priv's key. */
 static int
 check_one(struct keycheck *kc, const char *txt, size_t len, const struct crypto_key *priv,
@@ -393,11 +420,12 @@ check_one(struct keycheck *kc, const char *txt, size_t len, const struct crypto_
 	rc.usable = 1;
 	if (n > 1)
 		snprintf(rc.pfx, sizeof(rc.pfx), "record %zu of %zu: ", i + 1, n);
-	if (memchr(txt, '"', len) != NULL)
+	if (quoted(txt, len))
 		radd(&rc, KEYCHECK_FAIL, "record-quotes",
 		    "Enter the value without quote marks (a DNS web form adds what it "
 		    "needs); in a zone file, quote each piece of at most 255 characters.",
-		    "the record contains quote marks: they were typed as part of the value");
+		    "the record contains quote marks: they were typed as part of the "
+		    "value");
 	if (tagval_parse(&tv, txt, len, &err) < 0) {
 		char start[64];
 

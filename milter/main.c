@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -31,6 +32,7 @@
 
 #include "conf.h"
 #include "decide.h"
+#include "keywatch.h"
 #include "log.h"
 #include "milter.h"
 #include "snap.h"
@@ -368,7 +370,8 @@ warn_restart_only(const struct conf *old, const struct conf *nw)
 		    "reason=\"changed, takes effect at the next restart\"");
 }
 
-static void
+/* A new snapshot (the caller's reference), or NULL when the old one stays. */
+static struct snap *
 reload(const char *path, const struct conf *running)
 {
 	struct buf errors;
@@ -389,18 +392,38 @@ reload(const char *path, const struct conf *running)
 		log_msg(LOG_ERR, "error event=reload reason=\"configuration refused, "
 		    "keeping the running one\"");
 		buf_release(&errors);
-		return;
+		return NULL;
 	}
 	buf_release(&errors);
 	warn_restart_only(running, c);
 	if ((s = snap_create(c, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
 		    "configuration\"", err);
-		return;
+		return NULL;
 	}
-	milter_swap(s);
+	if (keywatch_check_all(s, time(NULL)) > 0 &&
+	    s->conf->key_check_mode == KEYCHECK_MODE_REQUIRE) {
+		log_msg(LOG_ERR, "error event=reload reason=\"keys not published as "
+		    "configured (key_check = require); keeping the running configuration\"");
+		snap_unref(s);
+		return NULL;
+	}
+	milter_swap(snap_ref(s));
 	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu", path,
 	    s->conf->nkeys, s->conf->ntable);
+	return s;
+}
+
+/* 1 when some key has a successor not yet in use (worth polling DNS for). */
+static int
+successor_pending(const struct snap *s)
+{
+	size_t k;
+
+	for (k = 0; k < s->conf->nkeys; k++)
+		if (s->conf->keys[k].succ_key != NULL && !keywatch_uses_successor(s, k))
+			return 1;
+	return 0;
 }
 
 int
@@ -416,7 +439,8 @@ main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONF, *logdest = NULL;
 	const char *e_client = NULL, *e_user = NULL, *e_daemon = NULL, *e_from = NULL;
-	int foreground = 0, check = 0, explain_mode = 0, ch, stopping = 0;
+	int foreground = 0, check = 0, explain_mode = 0, ch, stopping = 0, checked = 0;
+	struct snap *live = NULL;
 	struct buf errors;
 	struct conf *c;
 	struct snap *s;
@@ -495,6 +519,16 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
 		return 1;
 	}
+	/* With key_check = require the keys must be right before we serve. */
+	if (c->key_check_mode == KEYCHECK_MODE_REQUIRE) {
+		if (keywatch_check_all(s, time(NULL)) > 0) {
+			log_msg(LOG_ERR, "error event=start reason=\"keys not published as "
+			    "configured (key_check = require)\"");
+			return 1;
+		}
+		checked = 1;
+	}
+	live = snap_ref(s);
 	{
 		const char *sp = socket_path(c->socket);
 
@@ -531,17 +565,33 @@ main(int argc, char **argv)
 	log_msg(LOG_NOTICE, "started version=%s config=%s socket=%s keys=%zu user=%s",
 	    PACKAGE_VERSION, path, c->socket, c->nkeys, c->user[0] ? c->user : "-");
 	notify_systemd("READY=1");
+	/* In "warn" mode the DNS checks run once we serve: they may be slow. */
+	if (!checked)
+		keywatch_check_all(live, time(NULL));
 	for (;;) {
+		struct pollfd pfd = { sigpipe_fd[0], POLLIN, 0 };
+		int timeout = successor_pending(live) ?
+		    live->conf->key_check_interval * 1000 : -1;
 		char b;
-		ssize_t n = read(sigpipe_fd[0], &b, 1);
+		ssize_t n;
 
+		if (poll(&pfd, 1, timeout) == 0) {
+			keywatch_poll(live, time(NULL));
+			continue;
+		}
+		n = read(sigpipe_fd[0], &b, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		if (b == 'H' && !stopping) {
+			struct snap *ns;
+
 			notify_systemd("RELOADING=1");
-			reload(path, c);
+			if ((ns = reload(path, c)) != NULL) {
+				snap_unref(live);
+				live = ns;
+			}
 			notify_systemd("READY=1");
 		} else if (b == 'T' && !stopping) {
 			stopping = 1;
@@ -562,6 +612,8 @@ main(int argc, char **argv)
 	log_msg(LOG_NOTICE, "stopped inflight=%d", milter_inflight());
 	if (c->pid_file[0])
 		unlink(c->pid_file);
+	snap_unref(live);
+	milter_cleanup();
 	conf_unref(c);
 	return 0;
 }

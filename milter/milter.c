@@ -23,6 +23,7 @@
 #include "authres.h"
 #include "decide.h"
 #include "dkim.h"
+#include "keywatch.h"
 #include "log.h"
 #include "milter.h"
 
@@ -312,6 +313,10 @@ add_signers(struct msg *m, struct decide_keys *dk)
 		s.key = k->key;
 		s.domain = k->domain;
 		s.selector = k->selector;
+		if (keywatch_uses_successor(m->snap, dk->keys[i])) {
+			s.key = k->succ_key;
+			s.selector = k->succ_selector;
+		}
 		s.hcanon = cf->hcanon;
 		s.bcanon = cf->bcanon;
 		s.headers = (const char *const *)cf->headers;
@@ -465,7 +470,9 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 	for (i = 0; i < m->keys.nkeys; i++) {
 		const struct conf_key *k = &m->snap->conf->keys[m->keys.keys[i]];
 
-		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain, k->selector);
+		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain,
+		    keywatch_uses_successor(m->snap, m->keys.keys[i]) ? k->succ_selector :
+		    k->selector);
 	}
 	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", qid(m), m->rule,
 	    m->from_addr, buf_str(&ids));

@@ -25,6 +25,13 @@ snap_create(struct conf *c, char *err, size_t errlen)
 		snap_unref(s);
 		return NULL;
 	}
+	s->succ_active = calloc(c->nkeys + 1, sizeof(*s->succ_active));
+	s->succ_logged = calloc(c->nkeys + 1, 1);
+	if (s->succ_active == NULL || s->succ_logged == NULL) {
+		snprintf(err, errlen, "out of memory");
+		snap_unref(s);
+		return NULL;
+	}
 	if ((s->align = align_create(c->psl_file)) == NULL) {
 		snprintf(err, errlen, "cannot load a public suffix list");
 		snap_unref(s);
@@ -47,6 +54,8 @@ snap_unref(struct snap *s)
 		return;
 	dns_free(s->dns);
 	align_free(s->align);
+	free(s->succ_active);
+	free(s->succ_logged);
 	conf_unref(s->conf);
 	free(s);
 }

@@ -17,6 +17,8 @@ struct snap {
 	struct conf *conf;
 	struct dns *dns;
 	struct align *align;
+	int *succ_active;	/* per key: signing with the successor (atomic) */
+	char *succ_logged;	/* per key: "still waiting" already logged (main thread) */
 };
 
 /* Takes over the caller's reference to c. NULL with err on failure. */

@@ -40,6 +40,7 @@ pid_file = "$work/dkimgate.pid";
 keys = ( { id = "k"; domain = "example.com"; selector = "s"; file = "$work/key.pem"; } );
 signing_table = ( { from = "example.com"; keys = [ "k" ]; } );
 dns = { resolver = "127.0.0.1@9"; trust_anchor = ""; timeout = 1; };
+key_check = "off";
 CONF
 }
 write_conf
