@@ -1,6 +1,7 @@
 /*
  * dkimctl.c - command-line front end to the dkimgate engine: sign and verify
- * message files, and manage keys. Each subcommand lives in its own file.
+ * message files, and manage keys (genkey, testkey, discover). Each
+ * subcommand lives in its own file.
  */
 #include "config.h"
 
@@ -19,6 +20,9 @@ static const struct {
 } cmds[] = {
 	{ "sign", cmd_sign, "sign a message: dkimctl sign -d DOMAIN -s SELECTOR -k KEYFILE [FILE]" },
 	{ "verify", cmd_verify, "verify a message: dkimctl verify [--resolver ADDR[@PORT]] [FILE]" },
+	{ "genkey", cmd_genkey, "make a key pair and its DNS record: dkimctl genkey -d DOMAIN [-s SELECTOR]" },
+	{ "testkey", cmd_testkey, "check a published key: dkimctl testkey -d DOMAIN -s SELECTOR [-k KEYFILE]" },
+	{ "discover", cmd_discover, "find the DKIM keys a domain publishes: dkimctl discover DOMAIN" },
 };
 
 static void
@@ -28,7 +32,7 @@ usage(FILE *fp)
 
 	fprintf(fp, "usage: dkimctl COMMAND [options] [args]\n\ncommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(fp, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(fp, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n'dkimctl COMMAND --help' shows the options of a command.\n");
 }
 
@@ -43,6 +47,30 @@ die_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(2);
+}
+
+void
+die_status(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dkimctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(status);
+}
+
+int
+parse_timeout_ms(const char *s)
+{
+	char *end;
+	double d = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(d > 0 && d <= 300))
+		return -1;
+	return d * 1000 < 1 ? 1 : (int)(d * 1000);
 }
 
 int
