@@ -22,6 +22,7 @@
 #include "../milter/crypto.h"
 #include "../milter/dns.h"
 #include "../milter/keycheck.h"
+#include "../milter/keywatch.h"
 
 #define TESTKEY_TIMEOUT_MS 5000
 
@@ -180,6 +181,51 @@ test_one(struct dns *dns, int validating, const char *domain, const char *select
 	return worst;
 }
 
+/*
+ * When the old record of a rotated key may go: the daemon records the
+ * switch under state_dir; the old key must stay published for the longest
+ * delivery delay after it, or mail signed just before the switch fails.
+ */
+static void
+rotation_advice(const struct conf *c, const struct conf_key *k)
+{
+	char path[4096], line[64], when[64];
+	long long t = -1, until;
+	time_t tt;
+	struct tm tm;
+	FILE *fp;
+
+	if (keywatch_state_path(c->state_dir, k->id, k->succ_selector, path,
+	    sizeof(path)) == 0 && (fp = fopen(path, "r")) != NULL) {
+		if (fgets(line, sizeof(line), fp) != NULL) {
+			char *end;
+
+			t = strtoll(line, &end, 10);
+			if (end == line)
+				t = -1;
+		}
+		fclose(fp);
+	}
+	if (t < 0) {
+		printf("rotation: key %s has not switched to %s yet (no record in %s): "
+		    "keep %s._domainkey.%s published\n", k->id, k->succ_selector,
+		    c->state_dir[0] ? c->state_dir : "state_dir", k->selector, k->domain);
+		return;
+	}
+	until = t + c->max_delivery_delay;
+	tt = (time_t)until;
+	gmtime_r(&tt, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	if ((long long)time(NULL) >= until)
+		printf("rotation: ok - key %s switched to %s; %s._domainkey.%s may be "
+		    "withdrawn now (since %s)\n", k->id, k->succ_selector, k->selector,
+		    k->domain, when);
+	else
+		printf("rotation: wait - key %s switched to %s; keep %s._domainkey.%s "
+		    "published until %s (max_delivery_delay)\n", k->id, k->succ_selector,
+		    k->selector, k->domain, when);
+}
+
 /* --all: every key of the configuration's key table. */
 static int
 test_all(const struct testkey_opts *o)
@@ -233,6 +279,21 @@ test_all(const struct testkey_opts *o)
 		if (v > worst)
 			worst = v;
 		crypto_key_unref(priv);
+		if (k->succ_selector != NULL) {
+			priv = crypto_key_ref(k->succ_key);
+			if (priv == NULL && crypto_key_load_private(k->succ_path, &priv, err,
+			    sizeof(err)) < 0)
+				priv = NULL;
+			snprintf(what, sizeof(what), "\nkey %s successor (%s)", k->id,
+			    k->succ_path);
+			v = test_one(dns, anchor != NULL && *anchor != '\0', k->domain,
+			    k->succ_selector, priv, priv == NULL ? err : NULL, what);
+			nworse[v]++;
+			if (v > worst)
+				worst = v;
+			crypto_key_unref(priv);
+			rotation_advice(c, k);
+		}
 	}
 	if (c->nkeys > 1)
 		printf("\nall %zu keys: %s (%zu fail, %zu warn, %zu ok)\n", c->nkeys,

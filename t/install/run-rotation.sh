@@ -91,6 +91,13 @@ s=$(sign rot.example.com "$work/m2.eml")
 [ "$(verify "$work/m2.eml")" = 1 ] && ok "the s2 signature verifies" || notok "s2 signature does not verify"
 [ -s "$work/state/rotated-rot-s2" ] && ok "switch time recorded in state_dir" || notok "no state file"
 
+out=$("$DKIMCTL" testkey --all -c "$work/dkimgate.conf" 2>&1)
+grep -q 'rotation: wait - key rot switched to s2; keep s1._domainkey.rot.example.com published until' <<<"$out" \
+	&& ok "testkey --all says how long the old record must stay" \
+	|| notok "testkey --all gives no withdrawal advice: $out"
+grep -q 'rotation: key later has not switched to l2 yet' <<<"$out" \
+	&& ok "testkey --all says the later rotation has not happened" \
+	|| notok "testkey --all: no advice for the pending rotation"
 s=$(sign later.example.com "$work/m3.eml")
 [ "$s" = l1 ] && ok "successor published but planned for later: still l1" || notok "switched early to '$s'"
 
