@@ -43,8 +43,9 @@ struct msg {
 	char user[256];
 	struct dkim *d;
 	int dkim_failed;
-	int ar_index[LIMIT_SIGNATURES];	/* our-id A-R fields to delete (1-based) */
-	size_t nar;
+	int *ar_index;			/* our-id A-R fields to delete (1-based) */
+	size_t nar, ar_alloc;
+	int ar_lost;			/* one could not be remembered: tempfail */
 	int ar_seen;			/* A-R fields seen so far */
 	struct dns_query *q[LIMIT_SIGNATURES];
 	struct dns_query *dmarc_q, *dmarc_org_q;
@@ -113,6 +114,7 @@ msg_free(struct msg *m)
 	dns_query_free(m->dmarc_org_q);
 	dkim_free(m->d);
 	snap_unref(m->snap);
+	free(m->ar_index);
 	free(m);
 	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 }
@@ -230,6 +232,26 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * Remember the index of a forged A-R field of our authserv-id. Every one
+ * must go, however many the sender put in, so the list has no fixed cap.
+ */
+static int
+ar_remember(struct msg *m)
+{
+	if (m->nar == m->ar_alloc) {
+		size_t n = m->ar_alloc ? 2 * m->ar_alloc : 8;
+		int *p = reallocarray(m->ar_index, n, sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		m->ar_index = p;
+		m->ar_alloc = n;
+	}
+	m->ar_index[m->nar++] = m->ar_seen;
+	return 0;
+}
+
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -251,8 +273,8 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (!m->sign && strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_seen++;
 		if (authres_claims_id(value, m->snap->conf->authserv_id) &&
-		    m->nar < LIMIT_SIGNATURES)
-			m->ar_index[m->nar++] = m->ar_seen;
+		    ar_remember(m) < 0)
+			m->ar_lost = 1;
 	}
 	return ok;
 }
@@ -568,6 +590,12 @@ eom_verify(SMFICTX *ctx, struct conn *c, struct msg *m)
 	enum conf_action act = ACTION_ACCEPT;
 	sfsistat rc;
 
+	if (m->ar_lost) {
+		/* A forged result of ours would reach the mailbox: not this time. */
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"out of memory for the "
+		    "forged Authentication-Results to remove\"", qid(m));
+		return action_reply(ctx, ACTION_TEMPFAIL, cf->tempfail_reply);
+	}
 	collect_keys(m);
 	dkim_eom(m->d);
 	if (m->from_domain[0])
@@ -717,12 +745,20 @@ milter_setup(struct snap *initial, char *err, size_t errlen)
 		snprintf(err, errlen, "smfi_register failed");
 		return -1;
 	}
+	/* smfi_setconn copies the text (it wants a char *, hence the copy). */
 	if ((sock = strdup(cf->socket)) == NULL || smfi_setconn(sock) != MI_SUCCESS) {
+		free(sock);
 		snprintf(err, errlen, "bad socket '%s'", cf->socket);
 		return -1;
 	}
-	/* libmilter keeps the pointer: sock lives for the process. */
+	free(sock);
 	smfi_settimeout(cf->milter_timeout);
+	/*
+	 * libmilter drops the connection on a packet over 64 KB, and Postfix
+	 * sends header fields up to its header_size_limit (100 KB): take
+	 * every field our own limits can hold and let them decide.
+	 */
+	smfi_setmaxdatasize(LIMIT_HEADER_TOTAL);
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		snprintf(err, errlen, "cannot open socket %s", cf->socket);
 		return -1;
