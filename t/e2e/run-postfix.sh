@@ -295,6 +295,17 @@ start_sink() {
 	wait_port "$sinkport" "$sink_pid" 50
 }
 
+# The -o options of one service of contrib/postfix/master.cf.snippet, less
+# those that need TLS or SASL, which this test does not set up.
+snippet_opts() {
+	awk -v svc="$1" '
+		/^[^ \t#]/ { on = ($1 == svc) }
+		on && /^[ \t]+-o / {
+			if ($2 ~ /tls|sasl|relay_restrictions|syslog_name/) next
+			print "  " $1 " " $2
+		}' "$top_srcdir/contrib/postfix/master.cf.snippet"
+}
+
 write_postfix_conf() {
 	cat >"$PF/main.cf" <<EOF
 # Written by t/e2e/run-postfix.sh: a private instance, nothing shared with
@@ -331,23 +342,26 @@ local_header_rewrite_clients =
 # The smtp client must not turn 8bit into quoted-printable after signing
 # (for next hops without 8BITMIME; smtp-sink has it).
 disable_mime_output_conversion = yes
-# The milter: per smtpd service in master.cf, and for local submissions
-# (sendmail/pickup), which are signed: they get daemon name ORIGINATING.
-smtpd_milters =
-non_smtpd_milters = unix:$sock
-milter_macro_daemon_name = ORIGINATING
-milter_protocol = 6
-milter_default_action = tempfail
 EOF
+	# The milter settings are those of contrib/postfix/main.cf.snippet, as an
+	# operator would paste them, with the socket of this test.
+	local line
+	while IFS= read -r line; do
+		case "$line" in ''|'#'*) continue;; esac
+		postconf -c "$PF" -e "$line" || return 1
+	done <"$top_srcdir/contrib/postfix/main.cf.snippet"
+	postconf -c "$PF" -e "dkimgate_milter = unix:$sock" || return 1
+	# Local submissions (sendmail/pickup) are signed here by daemon name,
+	# since this test turns the loopback internal network off.
+	postconf -c "$PF" -e "milter_macro_daemon_name = ORIGINATING" || return 1
 	cat >"$PF/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
 127.0.0.1:$signport inet n - n - - smtpd
   -o syslog_name=postfix/sign
-  -o smtpd_milters=unix:$sock
-  -o milter_macro_daemon_name=ORIGINATING
+$(snippet_opts submission)
 127.0.0.1:$verifyport inet n - n - - smtpd
   -o syslog_name=postfix/verify
-  -o smtpd_milters=unix:$sock
+$(snippet_opts smtp)
   -o milter_macro_daemon_name=VERIFYING
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
