@@ -23,15 +23,15 @@ is_token_char(unsigned char c)
 	return strchr("()<>,;:\\\"[]", c) == NULL;
 }
 
-/* Always a quoted-string (reason= texts). */
+/* Always a quoted-string, of the first n bytes of s. */
 static int
-quoted(struct buf *out, const char *s)
+quoted_n(struct buf *out, const char *s, size_t n)
 {
-	const unsigned char *p;
+	const unsigned char *p, *end = (const unsigned char *)s + n;
 
 	if (buf_putc(out, '"') < 0)
 		return -1;
-	for (p = (const unsigned char *)s; *p; p++) {
+	for (p = (const unsigned char *)s; p < end && *p; p++) {
 		unsigned char c = *p;
 
 		if (c < 0x20 || c >= 0x7f)
@@ -42,6 +42,13 @@ quoted(struct buf *out, const char *s)
 			return -1;
 	}
 	return buf_putc(out, '"');
+}
+
+/* Always a quoted-string (reason= texts). */
+static int
+quoted(struct buf *out, const char *s)
+{
+	return quoted_n(out, s, strlen(s));
 }
 
 int
@@ -67,6 +74,36 @@ prop(struct buf *out, const char *name, const char *val)
 	if (buf_printf(out, " %s=", name) < 0)
 		return -1;
 	return authres_value(out, val);
+}
+
+/*
+ * header.i, an address. RFC 8601 allows a quoted-string there, but
+ * parsers such as python3-authres read one only at the end of a result and
+ * otherwise reject (or silently lose) it. So only a local-part that needs
+ * it is quoted ("local"@domain, also an RFC 8601 pvalue), and a value
+ * whose domain is not a plain dot-atom is left out.
+ */
+static int
+prop_address(struct buf *out, const char *name, const char *val)
+{
+	const char *at, *p;
+
+	if (val == NULL || (at = strrchr(val, '@')) == NULL || at[1] == '\0' ||
+	    at[1] == '.')
+		return 0;
+	for (p = at + 1; *p; p++)
+		if (!is_token_char((unsigned char)*p) || (*p == '.' && (p[1] == '.' ||
+		    p[1] == '\0')))
+			return 0;
+	for (p = val; p < at && is_token_char((unsigned char)*p) && *p != '@'; p++)
+		;
+	if (buf_printf(out, " %s=", name) < 0)
+		return -1;
+	if (p < at && quoted_n(out, val, (size_t)(at - val)) < 0)
+		return -1;
+	if (p == at && buf_append(out, val, (size_t)(at - val)) < 0)
+		return -1;
+	return buf_puts(out, at);
 }
 
 int
@@ -109,7 +146,7 @@ authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 	if (buf_puts(out, " reason=") < 0 || quoted(out, v->reason) < 0)
 		return -1;
 	if (prop(out, "header.d", sg->d) < 0 || prop(out, "header.s", sg->s) < 0 ||
-	    prop(out, "header.i", sg->i) < 0)
+	    prop_address(out, "header.i", sg->i) < 0)
 		return -1;
 	if (sg->b64_prefix[0] != '\0') {
 		char b[13];

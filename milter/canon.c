@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@
  * checks are branch-free loops that compilers vectorize at -O2).
  */
 #define SIMPLE_BLOCK 64
-#define RELAXED_BLOCK 32
+#define RELAXED_BLOCK 16
 
 struct canon_body {
 	enum canon_alg alg;
@@ -46,10 +47,12 @@ static const char crlfs[] =
 struct canon_body *
 canon_body_create(enum canon_alg alg, unsigned long long limit, const EVP_MD *md)
 {
-	struct canon_body *cb = calloc(1, sizeof(*cb));
+	struct canon_body *cb = malloc(sizeof(*cb));
 
 	if (cb == NULL)
 		return NULL;
+	/* The staging area is written before it is read: only the state is zeroed. */
+	memset(cb, 0, offsetof(struct canon_body, stage));
 	cb->alg = alg;
 	cb->limit = limit;
 	if ((cb->md = EVP_MD_CTX_new()) == NULL ||
@@ -248,15 +251,16 @@ static const unsigned char rclass[256] = {
 };
 
 /*
- * Relaxed: 1 when byte c, between pv and nx, may be left as it is in a run
- * followed by content: not a tab, a SP before a blank, line end or control
- * byte, a CR outside CRLF or a LF outside CRLF. Branch-free for the vectorizer.
+ * Relaxed: 1 unless byte c, between pv and nx, may stay as it is in a run
+ * that content follows: it must not be a tab, a SP before a blank, line end
+ * or control byte, or a LF without its CR. (A CR not before LF is text.)
+ * Branch-free for the vectorizer.
  */
 static inline unsigned char
 relaxed_bad(unsigned char pv, unsigned char c, unsigned char nx)
 {
 	return (unsigned char)((c == '\t') | ((c == ' ') & (nx <= ' ')) |
-	    ((c == '\r') & (nx != '\n')) | ((c == '\n') & (pv != '\r')));
+	    ((c == '\n') & (pv != '\r')));
 }
 
 /*
@@ -477,21 +481,29 @@ is_wsp(unsigned char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * Output goes out in spans rather than a byte at a time: with a bounded
+ * append per byte, header canonicalization was about 5% of the cost of
+ * signing a small message with Ed25519.
+ */
 int
 canon_header(enum canon_alg alg, const char *f, size_t len, struct buf *out)
 {
-	size_t i, colon, nend;
+	size_t i, j, colon, nend, start = 0;
 	int wsp = 0, started = 0;
 
 	if (alg == CANON_SIMPLE) {
 		/* Folds are stored as CRLF already; a bare LF is made CRLF. */
 		for (i = 0; i < len; i++) {
 			if (f[i] == '\n' && (i == 0 || f[i - 1] != '\r')) {
-				if (buf_append(out, "\r\n", 2) < 0)
+				if (buf_append(out, f + start, i - start) < 0 ||
+				    buf_append(out, "\r\n", 2) < 0)
 					return -1;
-			} else if (buf_putc(out, f[i]) < 0)
-				return -1;
+				start = i + 1;
+			}
 		}
+		if (buf_append(out, f + start, len - start) < 0)
+			return -1;
 		return buf_append(out, "\r\n", 2);
 	}
 	for (colon = 0; colon < len && f[colon] != ':'; colon++)
@@ -499,30 +511,30 @@ canon_header(enum canon_alg alg, const char *f, size_t len, struct buf *out)
 	nend = colon;
 	while (nend > 0 && is_wsp((unsigned char)f[nend - 1]))
 		nend--;
-	for (i = 0; i < nend; i++) {
-		char c = f[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (buf_putc(out, c) < 0)
-			return -1;
-	}
+	if (buf_append(out, f, nend) < 0)
+		return -1;
+	for (i = out->len - nend; i < out->len; i++)
+		if (out->data[i] >= 'A' && out->data[i] <= 'Z')
+			out->data[i] = (char)(out->data[i] - 'A' + 'a');
 	if (buf_putc(out, ':') < 0)
 		return -1;
-	for (i = colon + 1; i < len; i++) {
+	for (i = colon + 1; i < len; i = j) {
 		unsigned char c = (unsigned char)f[i];
 
+		j = i + 1;
 		if (c == '\r' || c == '\n')
 			continue;	/* unfold */
 		if (is_wsp(c)) {
 			wsp = 1;
 			continue;
 		}
+		while (j < len && f[j] != '\r' && f[j] != '\n' && !is_wsp((unsigned char)f[j]))
+			j++;
 		if (wsp && started && buf_putc(out, ' ') < 0)
 			return -1;
 		wsp = 0;
 		started = 1;
-		if (buf_putc(out, (char)c) < 0)
+		if (buf_append(out, f + i, j - i) < 0)
 			return -1;
 	}
 	return buf_append(out, "\r\n", 2);

@@ -80,8 +80,8 @@ struct vsig {
 struct dkim {
 	time_t now;
 	struct buf headers;
-	struct hdr hdrs[LIMIT_HEADER_COUNT];
-	size_t nhdrs;
+	struct hdr *hdrs;	/* grows as fields arrive, to LIMIT_HEADER_COUNT */
+	size_t nhdrs, hdrcap;
 	int header_overflow;
 	int verify;
 	size_t max_verify;
@@ -145,6 +145,7 @@ dkim_free(struct dkim *d)
 	free(d->vsigs);
 	for (i = 0; i < d->nhashers; i++)
 		canon_body_free(d->hashers[i].cb);
+	free(d->hdrs);
 	buf_release(&d->headers);
 	buf_release(&d->from);
 	free(d);
@@ -234,6 +235,31 @@ is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
+/*
+ * Room for one more header field. The table grows rather than being sized
+ * for the limit: zeroing LIMIT_HEADER_COUNT entries in every session cost
+ * more than the rest of setting one up.
+ */
+static int
+hdrs_reserve(struct dkim *d)
+{
+	struct hdr *p;
+	size_t ncap;
+
+	if (d->nhdrs < d->hdrcap)
+		return 0;
+	if (d->nhdrs == LIMIT_HEADER_COUNT)
+		return -1;
+	ncap = d->hdrcap > 0 ? 2 * d->hdrcap : 32;
+	if (ncap > LIMIT_HEADER_COUNT)
+		ncap = LIMIT_HEADER_COUNT;
+	if ((p = realloc(d->hdrs, ncap * sizeof(*p))) == NULL)
+		return -1;
+	d->hdrs = p;
+	d->hdrcap = ncap;
+	return 0;
+}
+
 int
 dkim_header(struct dkim *d, const char *field, size_t len)
 {
@@ -248,8 +274,7 @@ dkim_header(struct dkim *d, const char *field, size_t len)
 		return -1;
 	}
 	colon = memchr(field, ':', len);
-	if ( d->nhdrs == LIMIT_HEADER_COUNT ||
-	    buf_append(&d->headers, field, len) < 0) {
+	if (hdrs_reserve(d) < 0 || buf_append(&d->headers, field, len) < 0) {
 		d->header_overflow = 1;
 		snprintf(d->error, sizeof(d->error), "message header too large");
 		return -1;

@@ -597,18 +597,24 @@ main(int argc, char **argv)
 			stopping = 1;
 			notify_systemd("STOPPING=1");
 			log_msg(LOG_NOTICE, "stopping inflight=%d", milter_inflight());
-			milter_stop();
+			milter_drain();
+			break;
 		} else if (b == 'S')
 			break;
 	}
-	pthread_join(tid, NULL);
-	/* Messages already in progress get their answer before we go. */
+	/*
+	 * Messages already in progress get their answer before we go, so
+	 * libmilter must keep serving them: smfi_stop() would end every
+	 * session that is waiting for the MTA's next packet.
+	 */
 	deadline = time(NULL) + DRAIN_SECONDS;
-	while (milter_inflight() > 0 && time(NULL) < deadline) {
+	while (stopping && milter_inflight() > 0 && time(NULL) < deadline) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
 	}
+	milter_stop();
+	pthread_join(tid, NULL);
 	log_msg(LOG_NOTICE, "stopped inflight=%d", milter_inflight());
 	if (c->pid_file[0])
 		unlink(c->pid_file);

@@ -30,6 +30,7 @@
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *current;
 static int inflight;
+static int draining;		/* shutting down: no new message may start */
 
 /* Protocol steps we do not need, and replies the MTA need not wait for. */
 #define WANT_PROTO (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
@@ -93,6 +94,12 @@ void
 milter_cleanup(void)
 {
 	milter_swap(NULL);
+}
+
+void
+milter_drain(void)
+{
+	__atomic_store_n(&draining, 1, __ATOMIC_SEQ_CST);
 }
 
 int
@@ -207,6 +214,11 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	/* A new message on the same connection replaces an unfinished one. */
 	msg_free(c->msg);
 	c->msg = NULL;
+	if (__atomic_load_n(&draining, __ATOMIC_SEQ_CST)) {
+		/* The MTA keeps the message and tries again after the restart. */
+		smfi_setreply(ctx, "451", "4.3.2", "dkimgate is restarting, try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return SMFIS_TEMPFAIL;
 	__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);

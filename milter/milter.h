@@ -14,6 +14,15 @@
 int milter_setup(struct snap *initial, char *err, size_t errlen);
 /* Serve until milter_stop; returns libmilter's status. Blocks. */
 int milter_serve(void);
+/*
+ * Shutting down: from now on every new message gets a tempfail at MAIL
+ * FROM, while those in flight go on. Thread- and signal-context-safe.
+ */
+void milter_drain(void);
+/*
+ * Stop libmilter. With Debian's libmilter (worker pool) this also ends every
+ * session waiting for the MTA, in flight or not: drain first.
+ */
 void milter_stop(void);
 /* Swap in a new snapshot (takes the reference); messages in flight keep theirs. */
 void milter_swap(struct snap *s);
