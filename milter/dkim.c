@@ -89,6 +89,7 @@ struct dkim {
 	size_t nsigners;
 	struct vsig *vsigs;
 	size_t nvsigs;
+	size_t nsig_seen;	/* DKIM-Signature fields in the message */
 	struct hasher hashers[LIMIT_SIGNERS + LIMIT_SIGNATURES];
 	size_t nhashers;
 	int eoh_done, eom_done;
@@ -429,6 +430,7 @@ dkim_eoh(struct dkim *d)
 	for (i = 0; i < d->nhdrs; i++)
 		if (sig_is_dkim_field(hdr_text(d, &d->hdrs[i]), d->hdrs[i].len))
 			nsig++;
+	d->nsig_seen = nsig;
 	if (nsig > LIMIT_SIGNATURES)
 		nsig = LIMIT_SIGNATURES;
 	if (nsig == 0)
@@ -471,6 +473,18 @@ dkim_eoh(struct dkim *d)
 		}
 	}
 	return 0;
+}
+
+size_t
+dkim_nsignatures_seen(const struct dkim *d)
+{
+	return d->nsig_seen;
+}
+
+int
+dkim_header_too_large(const struct dkim *d)
+{
+	return d->header_overflow;
 }
 
 size_t

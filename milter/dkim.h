@@ -94,6 +94,10 @@ void dkim_header_overflow(struct dkim *d);
 int dkim_eoh(struct dkim *d);
 
 size_t dkim_nverdicts(const struct dkim *d);
+/* DKIM-Signature fields the message holds (more than the verdicts past the limit). */
+size_t dkim_nsignatures_seen(const struct dkim *d);
+/* 1 when the header passed the limits (the message can be neither signed nor verified). */
+int dkim_header_too_large(const struct dkim *d);
 struct dkim_verdict *dkim_verdict(struct dkim *d, size_t i);
 /* Mark signature i not to be verified (it is reported as skipped). */
 void dkim_skip(struct dkim *d, size_t i);

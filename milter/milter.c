@@ -394,6 +394,23 @@ sign_error_reply(SMFICTX *ctx, enum conf_action a)
 	    "4.3.0 message could not be signed, try later");
 }
 
+/*
+ * A header past the limits can never be signed: retrying would not help, so
+ * this is a permanent refusal unless the operator accepts unsigned mail.
+ */
+static sfsistat
+too_large_reply(SMFICTX *ctx, struct msg *m)
+{
+	enum conf_action a = m->snap->conf->on_sign_error;
+
+	log_msg(LOG_ERR, "%s: error event=sign reason=\"message header too large to sign "
+	    "(over %d fields or %d bytes)\" action=%s", qid(m), LIMIT_HEADER_COUNT,
+	    LIMIT_HEADER_TOTAL, a == ACTION_ACCEPT ? "accept" : "reject");
+	if (a == ACTION_ACCEPT)
+		return SMFIS_ACCEPT;
+	return action_reply(ctx, ACTION_REJECT, "5.3.4 message header too large to sign");
+}
+
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
@@ -418,6 +435,13 @@ cb_eoh(SMFICTX *ctx)
 		m->from_addr[0] = '\0';
 	}
 	if (m->sign) {
+		if (dkim_header_too_large(m->d)) {
+			sfsistat rc = too_large_reply(ctx, m);
+
+			msg_free(m);
+			c->msg = NULL;
+			return rc;
+		}
 		if (decide_keys(m->snap->conf, m->from_addr, m->user, dk, NULL) == 0) {
 			log_msg(LOG_INFO, "%s: not-signed rule=\"%s\" from=%s reason=\"%s\"",
 			    qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk->why);
@@ -646,6 +670,14 @@ eom_verify(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	if (n == 0)
 		authres_add_none(&ar, "no DKIM signature");
+	if (dkim_nsignatures_seen(m->d) > n) {
+		char why[128];
+
+		/* Signatures past the limit are not evaluated, but not hidden either. */
+		snprintf(why, sizeof(why), "%zu more signatures not evaluated (limit %d)",
+		    dkim_nsignatures_seen(m->d) - n, LIMIT_SIGNATURES);
+		buf_printf(&ar, ";\r\n\tdkim=policy reason=\"%s\"", why);
+	}
 	if (m->from_fields == 0 || m->nfrom == 0)
 		detail = "no From: address";
 	else if (m->nfrom < 0)
