@@ -168,7 +168,8 @@ authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 			return -1;
 		/* The strongest rule d= meets, then the rule that applies. */
 		if (buf_printf(out, " policy.align=%s policy.adkim=%c",
-		    al->strict ? "strict" : al->relaxed ? "relaxed" : "no", al->mode) < 0)
+		    al->strict ? "strict" : al->relaxed ? "relaxed" : "no",
+		    al->mode == 's' ? 's' : 'r') < 0)
 			return -1;
 	}
 	return 0;

@@ -705,6 +705,7 @@ sign_one(struct dkim *d, struct signer *s, EVP_MD_CTX *md)
 	}
 	if (siglen > crypto_key_sigsize(s->key))
 		siglen = crypto_key_sigsize(s->key);
+	str_copy(err, "signature too large", sizeof(err));
 	if (crypto_key_sigsize(s->key) > sizeof(sigbytes) ||
 	    crypto_sign(s->key, hd, hdlen, sigbytes, &siglen, err, sizeof(err)) < 0 ||
 	    sig_append_b(&s->out, sigbytes, siglen) < 0) {

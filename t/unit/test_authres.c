@@ -403,9 +403,9 @@ static Suite *
 authres_suite(void)
 {
 	Suite *s = suite_create("authres");
-	TCase *val = tcase_create("values");
-	TCase *field = tcase_create("field");
-	TCase *id = tcase_create("authserv-id");
+	TCase *val = tu_tcase("values");
+	TCase *field = tu_tcase("field");
+	TCase *id = tu_tcase("authserv-id");
 
 	tcase_add_loop_test(val, value_is_token_or_escaped_quoted_string, 0,
 	    sizeof(values) / sizeof(values[0]));

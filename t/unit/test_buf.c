@@ -118,7 +118,7 @@ static Suite *
 buf_suite(void)
 {
 	Suite *s = suite_create("buf");
-	TCase *tc = tcase_create("core");
+	TCase *tc = tu_tcase("core");
 
 	tcase_add_test(tc, append_up_to_the_maximum_and_not_past_it);
 	tcase_add_test(tc, failed_append_leaves_contents_unchanged);

@@ -611,10 +611,10 @@ static Suite *
 canon_suite(void)
 {
 	Suite *s = suite_create("canon");
-	TCase *rfc = tcase_create("rfc6376");
-	TCase *tab = tcase_create("table");
-	TCase *prop = tcase_create("chunking");
-	TCase *hdr = tcase_create("header");
+	TCase *rfc = tu_tcase("rfc6376");
+	TCase *tab = tu_tcase("table");
+	TCase *prop = tu_tcase("chunking");
+	TCase *hdr = tu_tcase("header");
 
 	tcase_add_test(rfc, rfc6376_example_headers_canonicalize_as_printed);
 	tcase_add_test(rfc, rfc6376_example_body_digest_is_sha256_of_printed_form);

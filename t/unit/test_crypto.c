@@ -342,8 +342,8 @@ static Suite *
 crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
-	TCase *b64 = tcase_create("base64");
-	TCase *keys = tcase_create("keys");
+	TCase *b64 = tu_tcase("base64");
+	TCase *keys = tu_tcase("keys");
 
 	tcase_add_loop_test(b64, b64_decode_accepts_and_rejects_as_expected, 0,
 	    sizeof(b64_cases) / sizeof(b64_cases[0]));
@@ -351,7 +351,6 @@ crypto_suite(void)
 	tcase_add_test(b64, b64_round_trips_every_length);
 	suite_add_tcase(s, b64);
 
-	tcase_set_timeout(keys, 60);
 	tcase_add_loop_test(keys, private_keys_load_from_pem_and_file, 0,
 	    sizeof(key_cases) / sizeof(key_cases[0]));
 	tcase_add_loop_test(keys, sign_verify_round_trip_and_tamper, 0,

@@ -182,7 +182,7 @@ static Suite *
 keyrec_suite(void)
 {
 	Suite *s = suite_create("keyrec");
-	TCase *tc = tcase_create("parse");
+	TCase *tc = tu_tcase("parse");
 
 	tcase_add_loop_test(tc, record_is_accepted_or_refused_as_expected, 0,
 	    sizeof(cases) / sizeof(cases[0]));

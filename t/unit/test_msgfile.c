@@ -385,8 +385,8 @@ static Suite *
 msgfile_suite(void)
 {
 	Suite *s = suite_create("msgfile");
-	TCase *tc = tcase_create("read");
-	TCase *big = tcase_create("chunks");
+	TCase *tc = tu_tcase("read");
+	TCase *big = tu_tcase("chunks");
 
 	tcase_add_loop_test(tc, messages_read_as_expected, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_loop_test(tc, callback_result_stops_the_reading, 0,
@@ -394,7 +394,6 @@ msgfile_suite(void)
 	tcase_add_test(tc, read_error_is_reported);
 	suite_add_tcase(s, tc);
 
-	tcase_set_timeout(big, 60);
 	tcase_add_loop_test(big, chunk_boundaries_anywhere_change_nothing, 0, 2);
 	tcase_add_test(big, large_body_arrives_whole_in_several_chunks);
 	tcase_add_loop_test(big, overlong_field_is_dropped_and_the_rest_survives, 0,

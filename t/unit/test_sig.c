@@ -511,8 +511,8 @@ static Suite *
 sig_suite(void)
 {
 	Suite *s = suite_create("sig");
-	TCase *parse = tcase_create("parse");
-	TCase *fmt = tcase_create("format");
+	TCase *parse = tu_tcase("parse");
+	TCase *fmt = tu_tcase("format");
 
 	tcase_add_loop_test(parse, each_case_gives_the_expected_status_and_reason, 0,
 	    sizeof(cases) / sizeof(cases[0]));

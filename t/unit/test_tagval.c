@@ -207,7 +207,7 @@ static Suite *
 tagval_suite(void)
 {
 	Suite *s = suite_create("tagval");
-	TCase *tc = tcase_create("parse");
+	TCase *tc = tu_tcase("parse");
 
 	tcase_add_loop_test(tc, parses_or_rejects_as_expected, 0,
 	    sizeof(cases) / sizeof(cases[0]));

@@ -123,6 +123,15 @@ tu_rand_below(uint64_t *s, size_t n)
 	return n == 0 ? 0 : (size_t)(tu_rand(s) % n);
 }
 
+TCase *
+tu_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 60);
+	return tc;
+}
+
 int
 tu_run(Suite *s)
 {

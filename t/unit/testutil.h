@@ -43,6 +43,12 @@ uint64_t tu_rand(uint64_t *state);
 /* Uniform-enough value in [0, n). */
 size_t tu_rand_below(uint64_t *state, size_t n);
 
+/*
+ * A test case with a timeout that leaves room for sanitizer builds on a
+ * loaded machine (Check's default is 4 s).
+ */
+struct TCase;
+struct TCase *tu_tcase(const char *name);
 /* Run a suite and return the process exit status automake expects. */
 struct Suite;
 int tu_run(struct Suite *s);
