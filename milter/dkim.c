@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "dkim.h"
+#include "keycache.h"
 #include "keyrec.h"
 #include "bounds.h"
 
@@ -96,6 +97,7 @@ struct dkim {
 	char error[256];
 	struct buf from;
 	size_t nfrom;
+	struct keycache *keycache;	/* borrowed; NULL: parse every key */
 };
 
 struct dkim *
@@ -221,6 +223,12 @@ dkim_add_signer(struct dkim *d, const struct dkim_signer *in, char *err, size_t 
 		return -1;
 	}
 	return 0;
+}
+
+void
+dkim_set_keycache(struct dkim *d, struct keycache *kc)
+{
+	d->keycache = kc;
 }
 
 void
@@ -546,7 +554,8 @@ dkim_set_key(struct dkim *d, size_t i, enum dkim_keystate state,
 	for (k = 0; k < ntxt; k++) {
 		char r[LIMIT_REASON];
 
-		if (keyrec_parse(&vs->kr, txt[k], txtlen[k], r, sizeof(r)) == 0) {
+		if (keycache_parse(d->keycache, &vs->kr, txt[k], txtlen[k], r,
+		    sizeof(r)) == 0) {
 			vs->have_key = 1;
 			break;
 		}

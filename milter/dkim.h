@@ -79,6 +79,9 @@ void dkim_free(struct dkim *d);
  */
 int dkim_add_signer(struct dkim *d, const struct dkim_signer *s, char *err,
     size_t errlen);
+struct keycache;
+/* Parse key records through kc (shared, outlives the session); optional. */
+void dkim_set_keycache(struct dkim *d, struct keycache *kc);
 /* Verify the DKIM-Signature fields of the message (at most max of them). */
 void dkim_enable_verify(struct dkim *d, size_t max);
 

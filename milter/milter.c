@@ -239,8 +239,10 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	    DECIDE_SIGN;
 	if ((m->d = dkim_create(time(NULL))) == NULL)
 		return SMFIS_TEMPFAIL;
-	if (!m->sign)
+	if (!m->sign) {
 		dkim_enable_verify(m->d, LIMIT_SIGNATURES);
+		dkim_set_keycache(m->d, m->snap->keys);
+	}
 	return SMFIS_CONTINUE;
 }
 

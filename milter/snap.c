@@ -25,9 +25,10 @@ snap_create(struct conf *c, char *err, size_t errlen)
 		snap_unref(s);
 		return NULL;
 	}
+	s->keys = keycache_create();
 	s->succ_active = calloc(c->nkeys + 1, sizeof(*s->succ_active));
 	s->succ_logged = calloc(c->nkeys + 1, 1);
-	if (s->succ_active == NULL || s->succ_logged == NULL) {
+	if (s->succ_active == NULL || s->succ_logged == NULL || s->keys == NULL) {
 		snprintf(err, errlen, "out of memory");
 		snap_unref(s);
 		return NULL;
@@ -54,6 +55,7 @@ snap_unref(struct snap *s)
 		return;
 	dns_free(s->dns);
 	align_free(s->align);
+	keycache_free(s->keys);
 	free(s->succ_active);
 	free(s->succ_logged);
 	conf_unref(s->conf);

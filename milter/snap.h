@@ -11,12 +11,14 @@
 #include "align.h"
 #include "conf.h"
 #include "dns.h"
+#include "keycache.h"
 
 struct snap {
 	int refs;
 	struct conf *conf;
 	struct dns *dns;
 	struct align *align;
+	struct keycache *keys;	/* parsed key records seen in DNS */
 	int *succ_active;	/* per key: signing with the successor (atomic) */
 	char *succ_logged;	/* per key: "still waiting" already logged (main thread) */
 };
