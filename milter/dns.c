@@ -41,6 +41,7 @@ struct dns_query {
 	int done;
 	int async_id;
 	int in_flight;		/* libunbound still holds a reference */
+	int raw;		/* copy rdata as it came (dns_query_type) */
 	struct timespec deadline;
 	struct dns_result res;
 };
@@ -219,8 +220,12 @@ join_txt(const unsigned char *p, size_t n, size_t *outlen)
 	return buf_steal(&b);
 }
 
+/*
+ * Copy libunbound's answer into r: the status, and each record either as
+ * its TXT strings joined (raw = 0) or as the rdata as it came (raw = 1).
+ */
 static void
-fill_result(struct dns_result *r, int err, struct ub_result *ur)
+fill_result(struct dns_result *r, int err, struct ub_result *ur, int raw)
 {
 	int i, n = 0;
 
@@ -252,7 +257,8 @@ fill_result(struct dns_result *r, int err, struct ub_result *ur)
 	}
 	if (!ur->havedata) {
 		r->status = DNS_NODATA;
-		snprintf(r->why, sizeof(r->why), "no TXT record");
+		snprintf(r->why, sizeof(r->why), raw ? "no record of that type" :
+		    "no TXT record");
 		return;
 	}
 	while (ur->data[n] != NULL)
@@ -265,15 +271,25 @@ fill_result(struct dns_result *r, int err, struct ub_result *ur)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		char *t = join_txt((unsigned char *)ur->data[i], (size_t)ur->len[i],
-		    &r->txtlen[r->n]);
+		size_t len = (size_t)ur->len[i];
+		char *t;
 
-		if (t != NULL)
+		if (raw) {
+			if ((t = malloc(len + 1)) != NULL) {
+				memcpy(t, ur->data[i], len);
+				t[len] = '\0';
+			}
+		} else
+			t = join_txt((unsigned char *)ur->data[i], len, &len);
+		if (t != NULL) {
+			r->txtlen[r->n] = len;
 			r->txt[r->n++] = t;
+		}
 	}
-	r->status = r->n > 0 ? DNS_OK : DNS_SERVFAIL;
+	r->status = r->n > 0 ? DNS_OK : raw ? DNS_ERROR : DNS_SERVFAIL;
 	if (r->n == 0)
-		snprintf(r->why, sizeof(r->why), "malformed TXT data");
+		snprintf(r->why, sizeof(r->why), raw ? "out of memory" :
+		    "malformed TXT data");
 }
 
 static void
@@ -283,7 +299,7 @@ callback(void *arg, int err, struct ub_result *ur)
 
 	pthread_mutex_lock(&q->lock);
 	if (!q->done) {
-		fill_result(&q->res, err, ur);
+		fill_result(&q->res, err, ur, q->raw);
 		q->done = 1;
 		pthread_cond_broadcast(&q->cond);
 	}
@@ -294,8 +310,9 @@ callback(void *arg, int err, struct ub_result *ur)
 	query_unref(q);
 }
 
-struct dns_query *
-dns_txt_start(struct dns *dns, const char *name)
+/* Start a lookup of name/rrtype; never NULL but when out of memory. */
+static struct dns_query *
+query_start(struct dns *dns, const char *name, int rrtype, int raw)
 {
 	struct dns_query *q = calloc(1, sizeof(*q));
 	int rc;
@@ -303,6 +320,7 @@ dns_txt_start(struct dns *dns, const char *name)
 	if (q == NULL)
 		return NULL;
 	q->dns = dns;
+	q->raw = raw;
 	q->refs = 1;
 	pthread_mutex_init(&q->lock, NULL);
 	{
@@ -323,7 +341,7 @@ dns_txt_start(struct dns *dns, const char *name)
 	q->refs++;	/* libunbound's */
 	q->in_flight = 1;
 	pthread_mutex_lock(&dns->lock);
-	rc = ub_resolve_async(dns->ub, name, 16 /* TXT */, 1 /* IN */, q, callback,
+	rc = ub_resolve_async(dns->ub, name, rrtype, 1 /* IN */, q, callback,
 	    &q->async_id);
 	pthread_mutex_unlock(&dns->lock);
 	if (rc != 0) {
@@ -335,6 +353,12 @@ dns_txt_start(struct dns *dns, const char *name)
 		    ub_strerror(rc));
 	}
 	return q;
+}
+
+struct dns_query *
+dns_txt_start(struct dns *dns, const char *name)
+{
+	return query_start(dns, name, 16 /* TXT */, 0);
 }
 
 const struct dns_result *
@@ -378,10 +402,10 @@ dns_query_free(struct dns_query *q)
 		query_unref(q);
 }
 
-void
-dns_txt(struct dns *dns, const char *name, struct dns_result *out)
+/* Wait for q and move its result into out (then free q). */
+static void
+wait_move(struct dns_query *q, struct dns_result *out)
 {
-	struct dns_query *q = dns_txt_start(dns, name);
 	const struct dns_result *r;
 
 	memset(out, 0, sizeof(*out));
@@ -401,129 +425,14 @@ dns_txt(struct dns *dns, const char *name, struct dns_result *out)
 	dns_query_free(q);
 }
 
-/*
- * Lookups of any type with raw rdata (dns_query_type). They share the query
- * machinery above (reference counts, deadline, dns_query_wait) and differ
- * only in how the answer is copied: each record's rdata as it came.
- */
-static void
-fill_raw(struct dns_result *r, int err, struct ub_result *ur)
+void
+dns_txt(struct dns *dns, const char *name, struct dns_result *out)
 {
-	int i, n = 0;
-
-	if (err != 0) {
-		r->status = DNS_ERROR;
-		snprintf(r->why, sizeof(r->why), "resolver error: %s", ub_strerror(err));
-		return;
-	}
-	r->dnssec = ur->secure ? "secure" : ur->bogus ? "bogus" : "insecure";
-	r->ttl = ur->ttl;
-	if (ur->canonname != NULL)
-		str_copy(r->canon, ur->canonname, sizeof(r->canon));
-	if (ur->bogus) {
-		r->status = DNS_BOGUS;
-		snprintf(r->why, sizeof(r->why), "DNSSEC validation failed%s%s",
-		    ur->why_bogus ? ": " : "", ur->why_bogus ? ur->why_bogus : "");
-		return;
-	}
-	if (ur->nxdomain || ur->rcode != 0 || !ur->havedata) {
-		r->status = ur->nxdomain ? DNS_NXDOMAIN : ur->rcode != 0 ? DNS_SERVFAIL :
-		    DNS_NODATA;
-		if (ur->rcode != 0 && !ur->nxdomain)
-			snprintf(r->why, sizeof(r->why), "DNS rcode %d", ur->rcode);
-		else
-			snprintf(r->why, sizeof(r->why), "%s", ur->nxdomain ? "NXDOMAIN" :
-			    "no record of that type");
-		return;
-	}
-	while (ur->data[n] != NULL)
-		n++;
-	r->txt = calloc((size_t)n, sizeof(*r->txt));
-	r->txtlen = calloc((size_t)n, sizeof(*r->txtlen));
-	if (r->txt == NULL || r->txtlen == NULL) {
-		r->status = DNS_ERROR;
-		snprintf(r->why, sizeof(r->why), "out of memory");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		char *d = malloc((size_t)ur->len[i] + 1);
-
-		if (d == NULL)
-			continue;
-		memcpy(d, ur->data[i], (size_t)ur->len[i]);
-		d[ur->len[i]] = '\0';
-		r->txtlen[r->n] = (size_t)ur->len[i];
-		r->txt[r->n++] = d;
-	}
-	r->status = r->n > 0 ? DNS_OK : DNS_ERROR;
-	if (r->n == 0)
-		snprintf(r->why, sizeof(r->why), "out of memory");
-}
-
-static void
-raw_callback(void *arg, int err, struct ub_result *ur)
-{
-	struct dns_query *q = arg;
-
-	pthread_mutex_lock(&q->lock);
-	if (!q->done) {
-		fill_raw(&q->res, err, ur);
-		q->done = 1;
-		pthread_cond_broadcast(&q->cond);
-	}
-	q->in_flight = 0;
-	pthread_mutex_unlock(&q->lock);
-	if (ur != NULL)
-		ub_resolve_free(ur);
-	query_unref(q);
+	wait_move(dns_txt_start(dns, name), out);
 }
 
 void
 dns_query_type(struct dns *dns, const char *name, int rrtype, struct dns_result *out)
 {
-	struct dns_query *q = calloc(1, sizeof(*q));
-	pthread_condattr_t ca;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (q == NULL) {
-		out->status = DNS_ERROR;
-		snprintf(out->why, sizeof(out->why), "out of memory");
-		return;
-	}
-	q->dns = dns;
-	q->refs = 2;	/* ours and libunbound's */
-	q->in_flight = 1;
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
-	q->deadline.tv_sec += dns->timeout_ms / 1000;
-	q->deadline.tv_nsec += (long)(dns->timeout_ms % 1000) * 1000000L;
-	if (q->deadline.tv_nsec >= 1000000000L) {
-		q->deadline.tv_sec++;
-		q->deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&dns->lock);
-	rc = ub_resolve_async(dns->ub, name, rrtype, 1 /* IN */, q, raw_callback,
-	    &q->async_id);
-	pthread_mutex_unlock(&dns->lock);
-	if (rc != 0) {
-		q->refs--;
-		q->in_flight = 0;
-		q->done = 1;
-		q->res.status = DNS_ERROR;
-		snprintf(q->res.why, sizeof(q->res.why), "cannot start lookup: %s",
-		    ub_strerror(rc));
-	}
-	dns_query_wait(q);
-	pthread_mutex_lock(&q->lock);
-	*out = q->res;
-	q->res.txt = NULL;
-	q->res.txtlen = NULL;
-	q->res.n = 0;
-	pthread_mutex_unlock(&q->lock);
-	dns_query_free(q);
+	wait_move(query_start(dns, name, rrtype, 1), out);
 }

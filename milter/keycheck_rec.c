@@ -49,32 +49,6 @@ radd(struct rec_ctx *rc, enum keycheck_verdict v, const char *code, const char *
 	keycheck_add(rc->kc, v, code, fix, "%s%s", rc->pfx, msg);
 }
 
-/* 1 when the colon-separated list in p holds item (RFC 6376 3.6.1 lists). */
-static int
-list_has(const struct tagval_pair *p, const char *item)
-{
-	size_t i = 0, n = strlen(item);
-
-	while (i <= p->vlen) {
-		size_t s, e;
-
-		while (i < p->vlen && (p->val[i] == ' ' || p->val[i] == '\t' ||
-		    p->val[i] == '\r' || p->val[i] == '\n'))
-			i++;
-		s = i;
-		while (i < p->vlen && p->val[i] != ':')
-			i++;
-		e = i;
-		while (e > s && (p->val[e - 1] == ' ' || p->val[e - 1] == '\t' ||
-		    p->val[e - 1] == '\r' || p->val[e - 1] == '\n'))
-			e--;
-		if (e - s == n && memcmp(p->val + s, item, n) == 0)
-			return 1;
-		i++;
-	}
-	return 0;
-}
-
 /* A printable excerpt of text for messages. */
 static void
 excerpt(char *dst, size_t dstlen, const char *text, size_t len, size_t max)
@@ -132,7 +106,7 @@ check_tags(struct rec_ctx *rc, const struct tagval *tv)
 	if ((p = tagval_get(tv, "h")) == NULL)
 		radd(rc, KEYCHECK_OK, "hash-ok", NULL,
 		    "no h= (every hash algorithm allowed)");
-	else if (list_has(p, "sha256"))
+	else if (tagval_list_has(p, "sha256"))
 		radd(rc, KEYCHECK_OK, "hash-ok", NULL, "h= allows sha256");
 	else {
 		excerpt(val, sizeof(val), p->val, p->vlen, 30);
@@ -144,7 +118,8 @@ check_tags(struct rec_ctx *rc, const struct tagval *tv)
 		rc->usable = 0;
 	}
 
-	if ((p = tagval_get(tv, "s")) == NULL || list_has(p, "*") || list_has(p, "email"))
+	if ((p = tagval_get(tv, "s")) == NULL || tagval_list_has(p, "*") ||
+	    tagval_list_has(p, "email"))
 		radd(rc, KEYCHECK_OK, "service-ok", NULL, "usable for e-mail%s",
 		    p == NULL ? " (no s= restriction)" : " (s= lists email or *)");
 	else {
@@ -156,7 +131,7 @@ check_tags(struct rec_ctx *rc, const struct tagval *tv)
 		rc->usable = 0;
 	}
 
-	if ((p = tagval_get(tv, "t")) != NULL && list_has(p, "y")) {
+	if ((p = tagval_get(tv, "t")) != NULL && tagval_list_has(p, "y")) {
 		rc->kc->testing = 1;
 		radd(rc, KEYCHECK_WARN, "testing-on",
 		    "Remove y from t= once signatures verify (check a signed message "

@@ -12,32 +12,6 @@
 #include "bounds.h"
 #include "tagval.h"
 
-/* 1 when the colon-separated list in p contains item. */
-static int
-list_has(const struct tagval_pair *p, const char *item)
-{
-	size_t i = 0, n = strlen(item);
-
-	while (i <= p->vlen) {
-		size_t s, e;
-
-		while (i < p->vlen && (p->val[i] == ' ' || p->val[i] == '\t' ||
-		    p->val[i] == '\r' || p->val[i] == '\n'))
-			i++;
-		s = i;
-		while (i < p->vlen && p->val[i] != ':')
-			i++;
-		e = i;
-		while (e > s && (p->val[e - 1] == ' ' || p->val[e - 1] == '\t' ||
-		    p->val[e - 1] == '\r' || p->val[e - 1] == '\n'))
-			e--;
-		if (e - s == n && memcmp(p->val + s, item, n) == 0)
-			return 1;
-		i++;
-	}
-	return 0;
-}
-
 int
 keyrec_parse(struct keyrec *kr, const char *txt, size_t len, char *reason,
     size_t reasonlen)
@@ -76,22 +50,22 @@ keyrec_parse(struct keyrec *kr, const char *txt, size_t len, char *reason,
 		}
 	}
 	if ((p = tagval_get(&tv, "h")) != NULL) {
-		kr->sha256_ok = list_has(p, "sha256");
-		kr->sha1_ok = list_has(p, "sha1");
+		kr->sha256_ok = tagval_list_has(p, "sha256");
+		kr->sha1_ok = tagval_list_has(p, "sha1");
 		if (!kr->sha256_ok && !kr->sha1_ok) {
 			str_copy(reason, "key record does not allow sha256 (h=)", reasonlen);
 			return -1;
 		}
 	}
-	if ((p = tagval_get(&tv, "s")) != NULL && !list_has(p, "*") &&
-	    !list_has(p, "email")) {
+	if ((p = tagval_get(&tv, "s")) != NULL && !tagval_list_has(p, "*") &&
+	    !tagval_list_has(p, "email")) {
 		kr->email_ok = 0;
 		str_copy(reason, "key record is not for e-mail (s=)", reasonlen);
 		return -1;
 	}
 	if ((p = tagval_get(&tv, "t")) != NULL) {
-		kr->testing = list_has(p, "y");
-		kr->strict = list_has(p, "s");
+		kr->testing = tagval_list_has(p, "y");
+		kr->strict = tagval_list_has(p, "s");
 	}
 	if ((p = tagval_get(&tv, "p")) == NULL) {
 		str_copy(reason, "key record has no public key (p= missing)", reasonlen);

@@ -138,3 +138,26 @@ tagval_is(const struct tagval_pair *p, const char *s)
 
 	return p->vlen == n && memcmp(p->val, s, n) == 0;
 }
+
+int
+tagval_list_has(const struct tagval_pair *p, const char *item)
+{
+	size_t i = 0, n = strlen(item);
+
+	while (i <= p->vlen) {
+		size_t s, e;
+
+		while (i < p->vlen && is_fws((unsigned char)p->val[i]))
+			i++;
+		s = i;
+		while (i < p->vlen && p->val[i] != ':')
+			i++;
+		e = i;
+		while (e > s && is_fws((unsigned char)p->val[e - 1]))
+			e--;
+		if (e - s == n && memcmp(p->val + s, item, n) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}

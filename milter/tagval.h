@@ -43,6 +43,12 @@ const struct tagval_pair *tagval_get(const struct tagval *tv, const char *name);
  */
 long tagval_compact(const struct tagval_pair *p, char *dst, size_t dstlen);
 
+/*
+ * 1 when the value is a colon-separated list (RFC 6376 3.6.1: h=, s=, t=
+ * of key records) holding item, whitespace around items ignored.
+ */
+int tagval_list_has(const struct tagval_pair *p, const char *item);
+
 /* 1 when the value equals s exactly (after the trim the parser did). */
 int tagval_is(const struct tagval_pair *p, const char *s);
 
