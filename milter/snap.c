@@ -44,7 +44,8 @@ snap_create(struct conf *c, char *err, size_t errlen)
 struct snap *
 snap_ref(struct snap *s)
 {
-	__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
+	if (s != NULL)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_SEQ_CST);
 	return s;
 }
 
