@@ -1,5 +1,6 @@
 /*
- * milter.c - libmilter callbacks: sign or verify each message as it streams.
+ * milter.c - libmilter callbacks: sign or verify each message as it streams
+ * (the verifying end of message is in verify.c).
  *
  * libmilter offers no user pointer for the whole filter, so the current
  * snapshot lives in this file behind a mutex (the one piece of shared
@@ -26,6 +27,7 @@
 #include "keywatch.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_msg.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap *current;
@@ -36,36 +38,6 @@ static int draining;		/* shutting down: no new message may start */
 #define WANT_PROTO (SMFIP_NOHELO | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | \
 	SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_CONN)
 
-struct msg {
-	struct snap *snap;
-	int sign;
-	char qid[64];
-	char rule[200];
-	char user[256];
-	struct dkim *d;
-	int dkim_failed;
-	int *ar_index;			/* our-id A-R fields to delete (1-based) */
-	size_t nar, ar_alloc;
-	int ar_lost;			/* one could not be remembered: tempfail */
-	int ar_seen;			/* A-R fields seen so far */
-	struct dns_query *q[LIMIT_SIGNATURES];
-	struct dns_query *dmarc_q, *dmarc_org_q;
-	char from_addr[LIMIT_DOMAIN + 130];
-	char from_domain[LIMIT_DOMAIN + 1];
-	char from_org[LIMIT_DOMAIN + 1];
-	int nfrom;			/* addresses in the (first) From: field */
-	size_t from_fields;
-	time_t start;
-	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
-};
-
-struct conn {
-	char addr[INET6_ADDRSTRLEN + 8];
-	char daemon[128];
-	int leadspc;		/* MTA keeps the space after the colon */
-	int nr_hdr, nr_body;	/* MTA does not wait for these replies */
-	struct msg *msg;
-};
 
 static struct snap *
 snap_get(void)
@@ -126,8 +98,8 @@ msg_free(struct msg *m)
 	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 }
 
-static const char *
-qid(const struct msg *m)
+const char *
+milter_qid(const struct msg *m)
 {
 	return m && m->qid[0] ? m->qid : "NOQUEUE";
 }
@@ -293,47 +265,6 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	return ok;
 }
 
-/* Start the key lookups: aligned signatures first when there are too many. */
-static void
-start_lookups(struct msg *m)
-{
-	const struct conf *cf = m->snap->conf;
-	size_t n = dkim_nverdicts(m->d), i, pass, started = 0;
-
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < n; i++) {
-			struct dkim_verdict *v = dkim_verdict(m->d, i);
-			int aligned;
-			char name[2 * LIMIT_DOMAIN + 16];
-
-			if (!v->key_needed || m->q[i] != NULL)
-				continue;
-			aligned = m->from_domain[0] &&
-			    align_relaxed(m->snap->align, v->sig->d, m->from_domain);
-			if (pass == 0 && !aligned)
-				continue;
-			if (started >= (size_t)cf->max_signatures) {
-				dkim_skip(m->d, i);
-				continue;
-			}
-			snprintf(name, sizeof(name), "%s._domainkey.%s", v->sig->s, v->sig->d);
-			m->q[i] = dns_txt_start(m->snap->dns, name);
-			started++;
-		}
-	}
-	if (cf->dmarc_lookup && m->from_domain[0]) {
-		char name[LIMIT_DOMAIN + 16];
-
-		snprintf(name, sizeof(name), "_dmarc.%s", m->from_domain);
-		m->dmarc_q = dns_txt_start(m->snap->dns, name);
-		if (align_org_domain(m->snap->align, m->from_domain, m->from_org,
-		    sizeof(m->from_org)) == 0 && strcmp(m->from_org, m->from_domain) != 0) {
-			snprintf(name, sizeof(name), "_dmarc.%s", m->from_org);
-			m->dmarc_org_q = dns_txt_start(m->snap->dns, name);
-		}
-	}
-}
-
 static int
 add_signers(struct msg *m, struct decide_keys *dk)
 {
@@ -361,7 +292,7 @@ add_signers(struct msg *m, struct decide_keys *dk)
 		s.noversign = cf->noversign;
 		s.lifetime = cf->lifetime;
 		if (dkim_add_signer(m->d, &s, err, sizeof(err)) < 0) {
-			log_msg(LOG_ERR, "%s: error event=sign key=%s reason=\"%s\"", qid(m),
+			log_msg(LOG_ERR, "%s: error event=sign key=%s reason=\"%s\"", milter_qid(m),
 			    k->id, err);
 			return -1;
 		}
@@ -369,8 +300,8 @@ add_signers(struct msg *m, struct decide_keys *dk)
 	return 0;
 }
 
-static sfsistat
-action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
+sfsistat
+milter_action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
 {
 	char code[8];
 	const char *sp;
@@ -391,7 +322,7 @@ action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
 static sfsistat
 sign_error_reply(SMFICTX *ctx, enum conf_action a)
 {
-	return action_reply(ctx, a, a == ACTION_REJECT ?
+	return milter_action_reply(ctx, a, a == ACTION_REJECT ?
 	    "5.7.0 message could not be signed" :
 	    "4.3.0 message could not be signed, try later");
 }
@@ -406,11 +337,11 @@ too_large_reply(SMFICTX *ctx, struct msg *m)
 	enum conf_action a = m->snap->conf->on_sign_error;
 
 	log_msg(LOG_ERR, "%s: error event=sign reason=\"message header too large to sign "
-	    "(over %d fields or %d bytes)\" action=%s", qid(m), LIMIT_HEADER_COUNT,
+	    "(over %d fields or %d bytes)\" action=%s", milter_qid(m), LIMIT_HEADER_COUNT,
 	    LIMIT_HEADER_TOTAL, a == ACTION_ACCEPT ? "accept" : "reject");
 	if (a == ACTION_ACCEPT)
 		return SMFIS_ACCEPT;
-	return action_reply(ctx, ACTION_REJECT, "5.3.4 message header too large to sign");
+	return milter_action_reply(ctx, ACTION_REJECT, "5.3.4 message header too large to sign");
 }
 
 static sfsistat
@@ -446,7 +377,7 @@ cb_eoh(SMFICTX *ctx)
 		}
 		if (decide_keys(m->snap->conf, m->from_addr, m->user, dk, NULL) == 0) {
 			log_msg(LOG_INFO, "%s: not-signed rule=\"%s\" from=%s reason=\"%s\"",
-			    qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk->why);
+			    milter_qid(m), m->rule, m->from_addr[0] ? m->from_addr : "-", dk->why);
 			/* Nothing more to do for this message: let it go now. */
 			msg_free(m);
 			c->msg = NULL;
@@ -455,7 +386,7 @@ cb_eoh(SMFICTX *ctx)
 		if (add_signers(m, dk) < 0 || dkim_eoh(m->d) < 0) {
 			sfsistat rc;
 
-			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m),
+			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m),
 			    dkim_error(m->d));
 			rc = sign_error_reply(ctx, m->snap->conf->on_sign_error);
 			msg_free(m);
@@ -466,11 +397,11 @@ cb_eoh(SMFICTX *ctx)
 	}
 	if (dkim_eoh(m->d) < 0) {
 		m->dkim_failed = 1;
-		log_msg(LOG_ERR, "%s: error event=verify reason=\"%s\"", qid(m),
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"%s\"", milter_qid(m),
 		    dkim_error(m->d));
 		return SMFIS_CONTINUE;
 	}
-	start_lookups(m);
+	verify_lookups(m);
 	return SMFIS_CONTINUE;
 }
 
@@ -486,7 +417,7 @@ cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 }
 
 /* A CRLF-folded field value as libmilter wants it: LF folds. */
-static char *
+char *
 milter_value(const char *field, int leadspc)
 {
 	const char *v = strchr(field, ':');
@@ -509,7 +440,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 	struct buf ids;
 
 	if (m->dkim_failed || dkim_eom(m->d) < 0) {
-		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", qid(m), dkim_error(m->d));
+		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m), dkim_error(m->d));
 		return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 	}
 	n = dkim_nsignatures(m->d);
@@ -522,7 +453,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 			free(v);
 			buf_release(&ids);
 			log_msg(LOG_ERR, "%s: error event=sign reason=\"MTA refused the header\"",
-			    qid(m));
+			    milter_qid(m));
 			return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 		}
 		free(v);
@@ -534,187 +465,10 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 		    keywatch_uses_successor(m->snap, m->keys.keys[i]) ? k->succ_selector :
 		    k->selector);
 	}
-	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", qid(m), m->rule,
+	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", milter_qid(m), m->rule,
 	    m->from_addr, buf_str(&ids));
 	buf_release(&ids);
 	return SMFIS_ACCEPT;
-}
-
-/* Which outcome decides the action when nothing passed: the most serious. */
-static int
-status_rank(enum dkim_status st)
-{
-	switch (st) {
-	case DKIM_TEMPERROR: return 5;
-	case DKIM_FAIL: return 4;
-	case DKIM_POLICY: return 3;
-	case DKIM_PERMERROR: return 2;
-	case DKIM_NEUTRAL: return 1;
-	default: return 0;
-	}
-}
-
-/* Wait for the key lookups and hand them to the engine. */
-static void
-collect_keys(struct msg *m)
-{
-	size_t i;
-
-	for (i = 0; i < dkim_nverdicts(m->d); i++) {
-		const struct dns_result *r;
-		enum dkim_keystate ks;
-
-		if (m->q[i] == NULL)
-			continue;
-		r = dns_query_wait(m->q[i]);
-		ks = r->status == DNS_OK ? DKIM_KEY_FOUND :
-		    (r->status == DNS_NXDOMAIN || r->status == DNS_NODATA) ?
-		    DKIM_KEY_MISSING : DKIM_KEY_TEMPFAIL;
-		dkim_set_key(m->d, i, ks, (const char *const *)r->txt, r->txtlen, r->n,
-		    r->dnssec, r->why);
-	}
-}
-
-/* The From domain's adkim: its own DMARC record, else its organization's. */
-static char
-dmarc_adkim(struct msg *m)
-{
-	struct dns_query *qs[2] = { m->dmarc_q, m->dmarc_org_q };
-	size_t i, k;
-	char adkim = 'r';
-
-	for (k = 0; k < 2; k++) {
-		const struct dns_result *r;
-
-		if (qs[k] == NULL)
-			continue;
-		r = dns_query_wait(qs[k]);
-		for (i = 0; r->status == DNS_OK && i < r->n; i++)
-			if (align_dmarc_adkim(r->txt[i], r->txtlen[i], &adkim) == 0)
-				return adkim;
-	}
-	return 'r';
-}
-
-/* Settings that turn a technically good signature into policy. */
-static void
-apply_policy(struct msg *m, struct dkim_verdict *v)
-{
-	const struct conf *cf = m->snap->conf;
-
-	if (v->status != DKIM_PASS)
-		return;
-	if (cf->partial_body_policy && v->partial_body) {
-		v->status = DKIM_POLICY;
-		str_copy(v->reason, "l= leaves part of the body unsigned", sizeof(v->reason));
-	} else if (cf->max_age > 0 && v->sig->t >= 0 &&
-	    (long long)m->start - v->sig->t > cf->max_age) {
-		v->status = DKIM_POLICY;
-		snprintf(v->reason, sizeof(v->reason), "signature older than %lld s (t=)",
-		    cf->max_age);
-	}
-}
-
-static sfsistat
-eom_verify(SMFICTX *ctx, struct conn *c, struct msg *m)
-{
-	const struct conf *cf = m->snap->conf;
-	struct buf ar, summary;
-	size_t i, n;
-	int any_pass = 0, any_aligned = 0, k;
-	enum dkim_status worst = DKIM_NONE;
-	const char *verdict, *detail = NULL;
-	char adkim = 'r', *val;
-	enum conf_action act = ACTION_ACCEPT;
-	sfsistat rc;
-
-	if (m->ar_lost) {
-		/* A forged result of ours would reach the mailbox: not this time. */
-		log_msg(LOG_ERR, "%s: error event=verify reason=\"out of memory for the "
-		    "forged Authentication-Results to remove\"", qid(m));
-		return action_reply(ctx, ACTION_TEMPFAIL, cf->tempfail_reply);
-	}
-	collect_keys(m);
-	dkim_eom(m->d);
-	if (m->from_domain[0])
-		adkim = dmarc_adkim(m);
-	buf_init(&ar, LIMIT_OUT_HEADER);
-	buf_init(&summary, 4096);
-	authres_begin(&ar, cf->authserv_id);
-	n = dkim_nverdicts(m->d);
-	for (i = 0; i < n; i++) {
-		struct dkim_verdict *v = dkim_verdict(m->d, i);
-		struct authres_align al;
-
-		if (m->dkim_failed && v->status == DKIM_PASS) {
-			v->status = DKIM_TEMPERROR;
-			str_copy(v->reason, "internal error", sizeof(v->reason));
-		}
-		apply_policy(m, v);
-		memset(&al, 0, sizeof(al));
-		if (m->from_domain[0] && v->parsed) {
-			al.from_domain = m->from_domain;
-			al.strict = align_strict(v->sig->d, m->from_domain);
-			al.relaxed = al.strict ||
-			    align_relaxed(m->snap->align, v->sig->d, m->from_domain);
-			al.mode = adkim;
-		}
-		if (v->status == DKIM_PASS) {
-			any_pass = 1;
-			if (al.from_domain && (adkim == 's' ? al.strict : al.relaxed))
-				any_aligned = 1;
-		}
-		if (status_rank(v->status) > status_rank(worst))
-			worst = v->status;
-		authres_add_dkim(&ar, v, al.from_domain ? &al : NULL);
-		buf_printf(&summary, "%s%s:%s/%s", i ? "," : "", dkim_status_name(v->status),
-		    v->sig->d[0] ? v->sig->d : "-", v->sig->s[0] ? v->sig->s : "-");
-	}
-	if (n == 0)
-		authres_add_none(&ar, "no DKIM signature");
-	if (dkim_nsignatures_seen(m->d) > n) {
-		char why[128];
-
-		/* Signatures past the limit are not evaluated, but not hidden either. */
-		snprintf(why, sizeof(why), "%zu more signatures not evaluated (limit %d)",
-		    dkim_nsignatures_seen(m->d) - n, LIMIT_SIGNATURES);
-		buf_printf(&ar, ";\r\n\tdkim=policy reason=\"%s\"", why);
-	}
-	if (m->from_fields == 0 || m->nfrom == 0)
-		detail = "no From: address";
-	else if (m->nfrom < 0)
-		detail = "From: address does not parse or has no domain";
-	else if (m->nfrom != 1 || m->from_fields != 1)
-		detail = "several From: addresses";
-	verdict = n == 0 ? "none" : any_aligned ? "aligned-pass" :
-	    any_pass ? "unaligned-pass" : "fail";
-	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);
-	/* Remove forged results claiming to be ours, highest index first. */
-	for (k = (int)m->nar - 1; k >= 0; k--)
-		smfi_chgheader(ctx, "Authentication-Results", m->ar_index[k], NULL);
-	val = milter_value(buf_str(&ar), c->leadspc);
-	if (smfi_insheader(ctx, 0, "Authentication-Results", val) != MI_SUCCESS)
-		log_msg(LOG_ERR, "%s: error event=verify reason=\"MTA refused the header\"",
-		    qid(m));
-	free(val);
-	if (!any_pass) {
-		switch (worst) {
-		case DKIM_NONE: act = cf->on_none; break;
-		case DKIM_TEMPERROR: act = cf->on_temperror; break;
-		case DKIM_FAIL: act = cf->on_fail; break;
-		case DKIM_POLICY: act = cf->on_policy; break;
-		default: act = cf->on_permerror; break;
-		}
-	}
-	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
-	    "alignment=%s adkim=%c removed_ar=%zu action=%s", qid(m),
-	    c->addr[0] ? c->addr : "-", m->from_domain[0] ? m->from_domain : "-", n,
-	    n ? buf_str(&summary) : "none", verdict, adkim, m->nar, conf_action_name(act));
-	buf_release(&ar);
-	buf_release(&summary);
-	rc = action_reply(ctx, act, act == ACTION_REJECT ? cf->reject_reply :
-	    cf->tempfail_reply);
-	return rc;
 }
 
 static sfsistat
@@ -730,7 +484,7 @@ cb_eom(SMFICTX *ctx)
 	if (m->sign)
 		rc = eom_sign(ctx, c, m);
 	else
-		rc = eom_verify(ctx, c, m);
+		rc = verify_eom(ctx, c, m);
 	msg_free(m);
 	c->msg = NULL;
 	return rc;

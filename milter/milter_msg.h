@@ -1,0 +1,61 @@
+/*
+ * milter_msg.h - what the libmilter glue (milter.c, verify.c) shares:
+ * the per-connection and per-message contexts and a few helpers. Private
+ * to the glue; includes libmilter's header.
+ */
+#ifndef DKIMGATE_MILTER_MSG_H
+#define DKIMGATE_MILTER_MSG_H
+
+#include <arpa/inet.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+
+#include "decide.h"
+#include "dkim.h"
+#include "dns.h"
+#include "snap.h"
+
+struct msg {
+	struct snap *snap;
+	int sign;
+	char qid[64];
+	char rule[200];
+	char user[256];
+	struct dkim *d;
+	int dkim_failed;
+	int *ar_index;			/* our-id A-R fields to delete (1-based) */
+	size_t nar, ar_alloc;
+	int ar_lost;			/* one could not be remembered: tempfail */
+	int ar_seen;			/* A-R fields seen so far */
+	struct dns_query *q[LIMIT_SIGNATURES];
+	struct dns_query *dmarc_q, *dmarc_org_q;
+	char from_addr[LIMIT_DOMAIN + 130];
+	char from_domain[LIMIT_DOMAIN + 1];
+	char from_org[LIMIT_DOMAIN + 1];
+	int nfrom;			/* addresses in the (first) From: field */
+	size_t from_fields;
+	time_t start;
+	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
+};
+
+struct conn {
+	char addr[INET6_ADDRSTRLEN + 8];
+	char daemon[128];
+	int leadspc;		/* MTA keeps the space after the colon */
+	int nr_hdr, nr_body;	/* MTA does not wait for these replies */
+	struct msg *msg;
+};
+
+/* The message's queue id, or "NOQUEUE". */
+const char *milter_qid(const struct msg *m);
+/* Reply for a configured action; text is "x.y.z words". */
+sfsistat milter_action_reply(SMFICTX *ctx, enum conf_action a, const char *text);
+/* A CRLF-folded field's value as libmilter wants it (LF folds); caller frees. */
+char *milter_value(const char *field, int leadspc);
+
+/* verify.c: start the key lookups at end of header; decide at end of message. */
+void verify_lookups(struct msg *m);
+sfsistat verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m);
+
+#endif
