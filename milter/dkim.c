@@ -19,86 +19,9 @@
 #include "dkim.h"
 #include "keycache.h"
 #include "keyrec.h"
+#include "dkim_int.h"
 #include "bounds.h"
 
-const char *const dkim_default_headers[] = {
-	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
-	"in-reply-to", "references", "mime-version", "content-type",
-	"content-transfer-encoding", "content-disposition", "content-language",
-	"list-id", "list-help", "list-unsubscribe", "list-unsubscribe-post",
-	"list-subscribe", "list-post", "list-owner", "list-archive",
-	"resent-date", "resent-from", "resent-to", "resent-cc", "sender",
-};
-const size_t dkim_default_nheaders =
-    sizeof(dkim_default_headers) / sizeof(dkim_default_headers[0]);
-const char *const dkim_default_oversign[] = {
-	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
-	"mime-version", "content-type", "content-transfer-encoding",
-	"list-unsubscribe", "list-unsubscribe-post",
-};
-const size_t dkim_default_noversign =
-    sizeof(dkim_default_oversign) / sizeof(dkim_default_oversign[0]);
-
-struct hdr {
-	size_t off, len;	/* in headers buffer */
-	size_t nlen;		/* length of the name before ':' (trimmed) */
-};
-
-struct hasher {
-	enum canon_alg canon;
-	long long limit;	/* -1: whole body */
-	const EVP_MD *alg;	/* SHA-256; SHA-1 for rsa-sha1 signatures */
-	struct canon_body *cb;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen;
-	unsigned long long length;
-};
-
-struct signer {
-	struct crypto_key *key;
-	char *domain, *selector, *identity;
-	enum canon_alg hcanon, bcanon;
-	char **headers;
-	size_t nheaders;
-	char **oversign;
-	size_t noversign;
-	long long lifetime;
-	char *hlist[LIMIT_SIGNED_HEADERS];	/* h= chosen at eoh (borrowed names) */
-	size_t nh;
-	struct hasher *h;
-	struct buf out;
-};
-
-struct vsig {
-	struct sig sig;
-	struct dkim_verdict v;
-	size_t hdr_index;	/* which header field it is */
-	struct keyrec kr;
-	int have_key;
-	struct hasher *h;
-};
-
-struct dkim {
-	time_t now;
-	struct buf headers;
-	struct hdr *hdrs;	/* grows as fields arrive, to LIMIT_HEADER_COUNT */
-	size_t nhdrs, hdrcap;
-	int header_overflow;
-	int verify;
-	size_t max_verify;
-	struct signer signers[LIMIT_SIGNERS];
-	size_t nsigners;
-	struct vsig *vsigs;
-	size_t nvsigs;
-	size_t nsig_seen;	/* DKIM-Signature fields in the message */
-	struct hasher hashers[LIMIT_SIGNERS + LIMIT_SIGNATURES];
-	size_t nhashers;
-	int eoh_done, eom_done;
-	char error[256];
-	struct buf from;
-	size_t nfrom;
-	struct keycache *keycache;	/* borrowed; NULL: parse every key */
-};
 
 struct dkim *
 dkim_create(time_t now)
@@ -113,16 +36,6 @@ dkim_create(time_t now)
 	return d;
 }
 
-static void
-free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 dkim_free(struct dkim *d)
 {
@@ -130,17 +43,7 @@ dkim_free(struct dkim *d)
 
 	if (d == NULL)
 		return;
-	for (i = 0; i < d->nsigners; i++) {
-		struct signer *s = &d->signers[i];
-
-		crypto_key_unref(s->key);
-		free(s->domain);
-		free(s->selector);
-		free(s->identity);
-		free_strv(s->headers, s->nheaders);
-		free_strv(s->oversign, s->noversign);
-		buf_release(&s->out);
-	}
+	dkim_free_signers(d);
 	for (i = 0; i < d->nvsigs; i++) {
 		sig_free(&d->vsigs[i].sig);
 		keyrec_clear(&d->vsigs[i].kr);
@@ -152,77 +55,6 @@ dkim_free(struct dkim *d)
 	buf_release(&d->headers);
 	buf_release(&d->from);
 	free(d);
-}
-
-static char *
-lowerdup(const char *s)
-{
-	size_t n = strlen(s), i;
-	char *p = malloc(n + 1);
-
-	if (p == NULL)
-		return NULL;
-	for (i = 0; i <= n; i++)
-		p[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-	return p;
-}
-
-static char **
-dup_names(const char *const *v, size_t n)
-{
-	char **out = calloc(n + 1, sizeof(*out));
-	size_t i;
-
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if ((out[i] = lowerdup(v[i])) == NULL) {
-			free_strv(out, i);
-			return NULL;
-		}
-	}
-	return out;
-}
-
-int
-dkim_add_signer(struct dkim *d, const struct dkim_signer *in, char *err, size_t errlen)
-{
-	struct signer *s;
-
-	if (d->eoh_done) {
-		snprintf(err, errlen, "signers must be added before the end of the header");
-		return -1;
-	}
-	if (d->nsigners == LIMIT_SIGNERS) {
-		snprintf(err, errlen, "too many signatures for one message (max %d)",
-		    LIMIT_SIGNERS);
-		return -1;
-	}
-	if (in->key == NULL || in->domain == NULL || in->selector == NULL) {
-		snprintf(err, errlen, "signer needs a key, a domain and a selector");
-		return -1;
-	}
-	s = &d->signers[d->nsigners];
-	memset(s, 0, sizeof(*s));
-	buf_init(&s->out, LIMIT_OUT_HEADER);
-	s->hcanon = in->hcanon;
-	s->bcanon = in->bcanon;
-	s->lifetime = in->lifetime;
-	s->domain = strdup(in->domain);
-	s->selector = strdup(in->selector);
-	s->identity = in->identity ? strdup(in->identity) : NULL;
-	s->headers = dup_names(in->headers, in->nheaders);
-	s->nheaders = in->nheaders;
-	s->oversign = dup_names(in->oversign, in->noversign);
-	s->noversign = in->noversign;
-	s->key = crypto_key_ref(in->key);
-	d->nsigners++;	/* counted now so dkim_free releases a partial signer */
-	if (s->domain == NULL || s->selector == NULL || s->headers == NULL ||
-	    s->oversign == NULL || (in->identity && s->identity == NULL)) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
 }
 
 void
@@ -317,13 +149,13 @@ dkim_header_overflow(struct dkim *d)
 	snprintf(d->error, sizeof(d->error), "message header too large");
 }
 
-static const char *
+const char *
 hdr_text(const struct dkim *d, const struct hdr *h)
 {
 	return d->headers.data + h->off;
 }
 
-static int
+int
 hdr_is(const struct dkim *d, const struct hdr *h, const char *lname)
 {
 	size_t n = strlen(lname);
@@ -339,7 +171,7 @@ sig_md(enum sig_alg alg)
 }
 
 /* The hasher for (canon, limit, digest), created on first use. */
-static struct hasher *
+struct hasher *
 get_hasher(struct dkim *d, enum canon_alg canon, long long limit, const EVP_MD *alg)
 {
 	size_t i;
@@ -363,58 +195,6 @@ get_hasher(struct dkim *d, enum canon_alg canon, long long limit, const EVP_MD *
 	return h;
 }
 
-static size_t
-count_hdr(const struct dkim *d, const char *lname)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < d->nhdrs; i++)
-		if (hdr_is(d, &d->hdrs[i], lname))
-			n++;
-	return n;
-}
-
-static int
-in_list(char **v, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-/* Choose h= for a signer: each name once per instance, oversigned ones once more. */
-static int
-signer_choose_headers(struct dkim *d, struct signer *s)
-{
-	size_t i, k, n;
-
-	for (i = 0; i < s->nheaders; i++) {
-		n = count_hdr(d, s->headers[i]);
-		if (in_list(s->oversign, s->noversign, s->headers[i]))
-			n++;
-		for (k = 0; k < n; k++) {
-			if (s->nh == LIMIT_SIGNED_HEADERS)
-				return -1;
-			s->hlist[s->nh++] = s->headers[i];
-		}
-	}
-	/* Oversigned names not in the signed list still get their entries. */
-	for (i = 0; i < s->noversign; i++) {
-		if (in_list(s->headers, s->nheaders, s->oversign[i]))
-			continue;
-		n = count_hdr(d, s->oversign[i]) + 1;
-		for (k = 0; k < n; k++) {
-			if (s->nh == LIMIT_SIGNED_HEADERS)
-				return -1;
-			s->hlist[s->nh++] = s->oversign[i];
-		}
-	}
-	return 0;
-}
-
 int
 dkim_eoh(struct dkim *d)
 {
@@ -424,7 +204,7 @@ dkim_eoh(struct dkim *d)
 	for (i = 0; i < d->nsigners; i++) {
 		struct signer *s = &d->signers[i];
 
-		if (signer_choose_headers(d, s) < 0) {
+		if (dkim_choose_headers(d, s) < 0) {
 			snprintf(d->error, sizeof(d->error), "too many headers to sign");
 			return -1;
 		}
@@ -624,7 +404,7 @@ dkim_body(struct dkim *d, const void *p, size_t n)
  * used once; names with no instance left contribute nothing) and then the
  * signature field itself, without its final CRLF, into the digest.
  */
-static int
+int
 hash_headers(struct dkim *d, EVP_MD_CTX *md, const EVP_MD *alg, enum canon_alg hc,
     char *const *hnames, size_t nh, const char *sigfield, size_t siglen,
     long self_index, unsigned char *out, unsigned int *outlen)
@@ -678,51 +458,6 @@ finish_hashers(struct dkim *d)
 			h->mdlen = 0;
 		h->length = canon_body_length(h->cb);
 	}
-}
-
-static int
-sign_one(struct dkim *d, struct signer *s, EVP_MD_CTX *md)
-{
-	struct sig_spec sp;
-	unsigned char hd[EVP_MAX_MD_SIZE], sigbytes[LIMIT_SIG_BYTES];
-	unsigned int hdlen;
-	size_t siglen = sizeof(sigbytes);
-	char err[200];
-
-	if (s->h->mdlen == 0) {
-		snprintf(d->error, sizeof(d->error), "body digest failed");
-		return -1;
-	}
-	memset(&sp, 0, sizeof(sp));
-	sp.alg = crypto_key_type(s->key) == CRYPTO_ED25519 ? SIG_ED25519_SHA256 :
-	    SIG_RSA_SHA256;
-	sp.hcanon = s->hcanon;
-	sp.bcanon = s->bcanon;
-	sp.d = s->domain;
-	sp.s = s->selector;
-	sp.i = s->identity;
-	sp.hnames = (const char *const *)s->hlist;
-	sp.nh = s->nh;
-	sp.t = (long long)d->now;
-	sp.x = s->lifetime > 0 ? (long long)d->now + s->lifetime : -1;
-	buf_reset(&s->out);
-	if (sig_format(&s->out, &sp, s->h->md, s->h->mdlen) < 0 ||
-	    hash_headers(d, md, EVP_sha256(), s->hcanon, s->hlist, s->nh, s->out.data,
-	    s->out.len, -1, hd, &hdlen) < 0) {
-		snprintf(d->error, sizeof(d->error), "signature header too large");
-		return -1;
-	}
-	if (siglen > crypto_key_sigsize(s->key))
-		siglen = crypto_key_sigsize(s->key);
-	str_copy(err, "signature too large", sizeof(err));
-	if (crypto_key_sigsize(s->key) > sizeof(sigbytes) ||
-	    crypto_sign(s->key, hd, hdlen, sigbytes, &siglen, err, sizeof(err)) < 0 ||
-	    sig_append_b(&s->out, sigbytes, siglen) < 0) {
-		snprintf(d->error, sizeof(d->error), "%s/%s: %s", s->domain, s->selector,
-		    err);
-		return -1;
-	}
-	return 0;
 }
 
 static void
@@ -826,24 +561,12 @@ dkim_eom(struct dkim *d)
 			rc = -1;
 			break;
 		}
-		rc = sign_one(d, &d->signers[i], md);
+		rc = dkim_sign_one(d, &d->signers[i], md);
 	}
 	for (i = 0; i < d->nvsigs; i++)
 		verify_one(d, &d->vsigs[i], md);
 	EVP_MD_CTX_free(md);
 	return rc;
-}
-
-size_t
-dkim_nsignatures(const struct dkim *d)
-{
-	return d->eom_done ? d->nsigners : 0;
-}
-
-const char *
-dkim_signature(const struct dkim *d, size_t k)
-{
-	return k < d->nsigners ? buf_str(&d->signers[k].out) : NULL;
 }
 
 const char *
