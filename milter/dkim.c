@@ -1,5 +1,6 @@
 /*
- * dkim.c - sign and verify sessions (see dkim.h).
+ * dkim.c - sign and verify sessions (see dkim.h); making signatures is in
+ * dkim_sign.c.
  *
  * Headers are kept in one bounded buffer. At end-of-headers each signature
  * to make or check is attached to a body hasher keyed by (canonicalization,
