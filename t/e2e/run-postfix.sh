@@ -64,6 +64,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+# shellcheck source=../lib/proc.sh
+. "$top_srcdir/t/lib/proc.sh"
 top_builddir=${top_builddir:-$top_srcdir}
 dkimgate=$top_builddir/dkimgate
 dkimctl=$top_builddir/dkimctl
@@ -126,33 +128,13 @@ PF=$work/postfix		# config_directory
 sock=$work/dkimgate.sock
 sink_pid='' dkimgate_pid='' master_pid='' signport='' verifyport=''
 
-# True if PID is alive and not a zombie.
-alive() {
-	local st
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ "$st" != Z ]
-}
 
-# Signal PID and wait up to $3 tenths of a second for it to go; then KILL.
-stop_pid() {
-	local pid=$1 sig=$2 n=${3:-50}
-	alive "$pid" || return 0
-	kill "-$sig" "$pid" 2>/dev/null
-	while alive "$pid" && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	alive "$pid" && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
 
 stop_postfix() {
 	[ -f "$PF/main.cf" ] || return 0
 	[ -n "$master_pid" ] || master_pid=$(tr -d ' ' <"$work/queue/pid/master.pid" 2>/dev/null)
 	postfix -c "$PF" stop >/dev/null 2>&1
-	stop_pid "$master_pid" TERM 50
+	stop_pid "$master_pid" 50
 	master_pid=''
 }
 
@@ -165,8 +147,8 @@ show_logs() {
 
 cleanup() {
 	stop_postfix
-	stop_pid "$sink_pid" TERM 20
-	stop_pid "$dkimgate_pid" TERM 100
+	stop_pid "$sink_pid" 20
+	stop_pid "$dkimgate_pid" 100
 	"$testdns" stop "$work/dns" >/dev/null 2>&1
 	[ "$nfail" -gt 0 ] && show_logs
 	if [ "${KEEP:-}" = 1 ]; then
@@ -406,7 +388,7 @@ for attempt in 1 2 3; do
 	# A port taken in between (parallel runs): new ports, again.
 	echo "# start attempt $attempt failed (port $sinkport, ${signport:-} or ${verifyport:-} taken?); $(tail -2 "$work/postfix.out" 2>/dev/null | tr '\n' ' ')"
 	stop_postfix
-	stop_pid "$sink_pid" TERM 20
+	stop_pid "$sink_pid" 20
 done
 [ $started = 1 ] || die "Postfix or smtp-sink did not start: $(tail -5 "$work/postfix.out" | tr '\n' ' ')"
 ok "private Postfix $(postconf -c "$PF" -h mail_version) on 127.0.0.1 (sign $signport, verify $verifyport, master pid $master_pid), smtp-sink on $sinkport"

@@ -10,6 +10,8 @@
 start_time=$(date +%s.%N)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+# shellcheck source=../lib/proc.sh
+. "$top_srcdir/t/lib/proc.sh"
 top_builddir=${top_builddir:-$top_srcdir}
 DKIMGATE=${DKIMGATE:-$top_builddir/dkimgate}
 DKIMCTL=${DKIMCTL:-$top_builddir/dkimctl}
@@ -60,26 +62,7 @@ proto_require() {
 	done
 }
 
-alive() {
-	local st
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ "$st" != Z ]
-}
 
-# stop_pid PID [TENTHS]: TERM, wait up to TENTHS/10 s, then KILL.
-stop_pid() {
-	local pid=$1 n=${2:-100}
-	alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null
-	while alive "$pid" && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	alive "$pid" && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
 
 dg_pid='' bg_pids=()
 proto_cleanup() {
