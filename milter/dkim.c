@@ -102,27 +102,16 @@ hdrs_reserve(struct dkim *d)
 	return 0;
 }
 
-int
-dkim_header(struct dkim *d, const char *field, size_t len)
+/* Index the field just appended at headers[off, off + len). */
+static void
+hdr_register(struct dkim *d, size_t off, size_t len)
 {
-	struct hdr *h;
-	const char *colon;
+	const char *field = d->headers.data + off;
+	const char *colon = memchr(field, ':', len);
+	struct hdr *h = &d->hdrs[d->nhdrs++];
 	size_t nlen;
 
-	if (d->header_overflow)
-		return -1;
-	if (len > LIMIT_HEADER_FIELD) {
-		dkim_header_overflow(d);
-		return -1;
-	}
-	colon = memchr(field, ':', len);
-	if (hdrs_reserve(d) < 0 || buf_append(&d->headers, field, len) < 0) {
-		d->header_overflow = 1;
-		snprintf(d->error, sizeof(d->error), "message header too large");
-		return -1;
-	}
-	h = &d->hdrs[d->nhdrs++];
-	h->off = d->headers.len - len;
+	h->off = off;
 	h->len = len;
 	/* A line without a colon cannot match any h= name. */
 	nlen = colon ? (size_t)(colon - field) : 0;
@@ -140,6 +129,48 @@ dkim_header(struct dkim *d, const char *field, size_t len)
 					break;
 		}
 	}
+}
+
+/* Room for one more field of len bytes; -1 (and the message fails) if none. */
+static int
+hdr_room(struct dkim *d, size_t len)
+{
+	if (d->header_overflow)
+		return -1;
+	if (len > LIMIT_HEADER_FIELD || hdrs_reserve(d) < 0 ||
+	    len > d->headers.max - d->headers.len) {
+		dkim_header_overflow(d);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dkim_header(struct dkim *d, const char *field, size_t len)
+{
+	size_t off = d->headers.len;
+
+	if (hdr_room(d, len) < 0 || buf_append(&d->headers, field, len) < 0) {
+		dkim_header_overflow(d);
+		return -1;
+	}
+	hdr_register(d, off, len);
+	return 0;
+}
+
+int
+dkim_header_nv(struct dkim *d, const char *name, const char *value, int space)
+{
+	size_t off = d->headers.len, nl = strlen(name), vl = strlen(value);
+	size_t len = nl + 1 + (space ? 1 : 0) + vl;
+
+	if (hdr_room(d, len) < 0 || buf_append(&d->headers, name, nl) < 0 ||
+	    buf_append(&d->headers, space ? ": " : ":", space ? 2 : 1) < 0 ||
+	    buf_append(&d->headers, value, vl) < 0) {
+		dkim_header_overflow(d);
+		return -1;
+	}
+	hdr_register(d, off, len);
 	return 0;
 }
 

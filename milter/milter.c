@@ -243,19 +243,12 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_get(ctx);
 	struct msg *m = c ? c->msg : NULL;
-	struct buf f;
 	sfsistat ok = c && c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 
 	if (m == NULL || m->dkim_failed)
 		return ok;
-	buf_init(&f, LIMIT_HEADER_FIELD);
 	/* Without HDR_LEADSPC the MTA dropped the space after the colon. */
-	if (buf_puts(&f, name) < 0 || buf_putc(&f, ':') < 0 ||
-	    (!c->leadspc && buf_putc(&f, ' ') < 0) || buf_puts(&f, value) < 0)
-		dkim_header_overflow(m->d);
-	else
-		dkim_header(m->d, f.data, f.len);
-	buf_release(&f);
+	dkim_header_nv(m->d, name, value, !c->leadspc);
 	if (!m->sign && strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_seen++;
 		if (authres_claims_id(value, m->snap->conf->authserv_id) &&
