@@ -224,9 +224,17 @@ authres_claims_id(const char *value, const char *id)
 	}
 	if (*value == '"')
 		value++;
-	if (strncasecmp(value, id, n) != 0)
+	/*
+	 * Ids are domain names: "mx.example.net." is the same host as
+	 * "mx.example.net", whichever side carries the root's dot.
+	 */
+	if (n > 0 && id[n - 1] == '.')
+		n--;
+	if (n == 0 || strncasecmp(value, id, n) != 0)
 		return 0;
 	value += n;
+	if (*value == '.')
+		value++;
 	return *value == '\0' || *value == ';' || *value == ' ' || *value == '\t' ||
 	    *value == '"' || *value == '\r' || *value == '\n' || *value == '(';
 }

@@ -40,7 +40,11 @@ int authres_add_verdict(struct buf *out, const char *verdict, const char *from_d
  */
 int authres_value(struct buf *out, const char *s);
 
-/* 1 when field is an Authentication-Results field whose authserv-id is id. */
+/*
+ * 1 when field is an Authentication-Results field whose authserv-id is id,
+ * compared as domain names: case-insensitive, a trailing dot on either side
+ * ignored.
+ */
 int authres_claims_id(const char *value, const char *id);
 
 #endif

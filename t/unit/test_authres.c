@@ -390,7 +390,26 @@ static const struct {
 	{ "(mx.example.org) other.example; dkim=pass", 0 },
 	{ "", 0 },
 	{ "(unterminated mx.example.org; dkim=pass", 0 },
+	{ "mx.example.org.; dkim=pass", 1 },
+	{ "MX.EXAMPLE.ORG.; dkim=pass", 1 },
+	{ "\"mx.example.org.\"; dkim=pass", 1 },
+	{ "mx.example.org. 1; dkim=pass", 1 },
+	{ "mx.example.org.(c); dkim=pass", 1 },
+	{ "mx.example.org..; dkim=pass", 0 },
+	{ "mx.example.org.x; dkim=pass", 0 },
+	{ "example.org(.mx.example.org; dkim=pass", 0 },
+	{ "example.org(.mx.example.org); dkim=pass", 0 },
 };
+
+/* The configured id may itself be written with the root's dot. */
+START_TEST(configured_id_with_trailing_dot)
+{
+	ck_assert_int_eq(authres_claims_id("mx.example.org; dkim=pass", "mx.example.org."), 1);
+	ck_assert_int_eq(authres_claims_id("mx.example.org.; dkim=pass", "mx.example.org."), 1);
+	ck_assert_int_eq(authres_claims_id("mx.example.orgx; dkim=pass", "mx.example.org."), 0);
+	ck_assert_int_eq(authres_claims_id("; dkim=pass", "."), 0);
+}
+END_TEST
 
 START_TEST(authserv_id_is_recognized_exactly)
 {
@@ -420,6 +439,7 @@ authres_suite(void)
 
 	tcase_add_loop_test(id, authserv_id_is_recognized_exactly, 0,
 	    sizeof(claims) / sizeof(claims[0]));
+	tcase_add_test(id, configured_id_with_trailing_dot);
 	suite_add_tcase(s, id);
 	return s;
 }
