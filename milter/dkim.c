@@ -515,9 +515,15 @@ verify_one(struct dkim *d, struct vsig *vs, EVP_MD_CTX *md)
 		str_copy(v->reason, "body digest failed", sizeof(v->reason));
 		return;
 	}
+	/*
+	 * A body shorter than the signer hashed lost its end in transit: the
+	 * signature does not verify (fail, as every established verifier says),
+	 * it is not malformed.
+	 */
 	if (sg->l >= 0 && (unsigned long long)sg->l > vs->h->length) {
-		v->status = DKIM_PERMERROR;
-		str_copy(v->reason, "body length (l=) exceeds the body", sizeof(v->reason));
+		v->status = DKIM_FAIL;
+		str_copy(v->reason, "body shorter than l= (truncated in transit?)",
+		    sizeof(v->reason));
 		return;
 	}
 	if (sg->l >= 0 && (unsigned long long)sg->l < vs->h->length)

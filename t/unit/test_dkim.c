@@ -841,7 +841,8 @@ static const struct {
 	{ "l= shorter than the body", 7, "Hello\r\nJoe\r\n", DKIM_PASS, 1, NULL },
 	{ "l=0 signs nothing", 0, "Anything at all\r\n", DKIM_PASS, 1, NULL },
 	{ "signed part changed", 12, "Hello\r\nJim\r\nBuy now!\r\n", DKIM_FAIL, 0, "body hash" },
-	{ "body shorter than l=", 12, "Hello\r\n", DKIM_PERMERROR, 0, "l=" },
+	{ "body shorter than l=", 12, "Hello\r\n", DKIM_FAIL, 0, "body shorter than l=" },
+	{ "empty body, l= not 0", 12, "", DKIM_FAIL, 0, "body shorter than l=" },
 };
 
 START_TEST(body_length_limit_is_honoured)
