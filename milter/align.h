@@ -2,9 +2,10 @@
  * align.h - DMARC-style identifier alignment of DKIM d= with the From: domain
  * (RFC 7489 section 3.1.1).
  *
- * align_from_domain parses an RFC 5322 From: field body (display names,
- * comments, quoted strings, groups, several addresses) and returns the one
- * author domain, lower-cased, internationalized names as A-labels.
+ * align_from parses an RFC 5322 From: field body strictly (addr.h: display
+ * names, comments, quoted strings, groups, several addresses) and returns
+ * the one author domain, lower-cased, internationalized names as A-labels,
+ * only when it is a valid domain name.
  * Organizational domains come from a public suffix list (libpsl): the
  * system file when it loads, the list built into libpsl otherwise.
  * struct align is read-only after creation and may be shared by threads.
@@ -28,7 +29,8 @@ const char *align_psl_source(const struct align *a);
  * Parse the From: value. Returns the number of addresses found (0, 1, 2+);
  * when exactly 1, domain receives its domain (dlen >= LIMIT_DOMAIN + 1) and
  * addr, when not NULL, the address as local@domain with the domain
- * normalized. -1 when the field does not parse or the address has no domain.
+ * normalized. -1 when the field does not parse or an address has no valid
+ * domain (addr_parse_from says why).
  */
 int align_from(const char *value, char *addr, size_t alen, char *domain, size_t dlen);
 

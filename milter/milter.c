@@ -21,6 +21,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "addr.h"
 #include "authres.h"
 #include "decide.h"
 #include "dkim.h"
@@ -352,9 +353,17 @@ cb_eoh(SMFICTX *ctx)
 	from = dkim_from(m->d, &nfromf);
 	m->from_fields = nfromf;
 	m->nfrom = 0;
-	if (from != NULL)
-		m->nfrom = align_from(from, m->from_addr, sizeof(m->from_addr),
-		    m->from_domain, sizeof(m->from_domain));
+	if (from != NULL) {
+		struct addr_from af;
+
+		/* A From: that does not parse yields no domain: nothing goes to DNS. */
+		m->nfrom = addr_parse_from(from, &af);
+		if (m->nfrom == 1) {
+			str_copy(m->from_domain, af.domain, sizeof(m->from_domain));
+			snprintf(m->from_addr, sizeof(m->from_addr), "%s@%s", af.local, af.domain);
+		} else if (m->nfrom < 0)
+			m->from_why = af.why;
+	}
 	/* Alignment needs exactly one author. */
 	if (m->nfrom != 1 || nfromf != 1) {
 		m->from_domain[0] = '\0';

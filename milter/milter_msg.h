@@ -33,7 +33,8 @@ struct msg {
 	char from_addr[LIMIT_DOMAIN + 130];
 	char from_domain[LIMIT_DOMAIN + 1];
 	char from_org[LIMIT_DOMAIN + 1];
-	int nfrom;			/* addresses in the (first) From: field */
+	int nfrom;			/* addresses in the (first) From: field; -1 bad */
+	const char *from_why;		/* why it does not parse (static text) */
 	size_t from_fields;
 	time_t start;
 	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */

@@ -197,11 +197,15 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	if (m->from_fields == 0 || m->nfrom == 0)
 		detail = "no From: address";
 	else if (m->nfrom < 0)
-		detail = "From: address does not parse or has no domain";
+		detail = "From: address does not parse";
 	else if (m->nfrom != 1 || m->from_fields != 1)
 		detail = "several From: addresses";
-	verdict = n == 0 ? "none" : any_aligned ? "aligned-pass" :
-	    any_pass ? "unaligned-pass" : "fail";
+	/*
+	 * An author field that does not parse can never align, whatever the
+	 * signatures say: that is a failure, not an absence of signatures.
+	 */
+	verdict = m->from_fields > 0 && m->nfrom < 0 ? "fail" : n == 0 ? "none" :
+	    any_aligned ? "aligned-pass" : any_pass ? "unaligned-pass" : "fail";
 	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);
 	/* Remove forged results claiming to be ours, highest index first. */
 	for (k = (int)m->nar - 1; k >= 0; k--)
@@ -221,9 +225,11 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 		}
 	}
 	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
-	    "alignment=%s adkim=%c removed_ar=%zu action=%s", milter_qid(m),
+	    "alignment=%s adkim=%c removed_ar=%zu action=%s%s%s%s", milter_qid(m),
 	    c->addr[0] ? c->addr : "-", m->from_domain[0] ? m->from_domain : "-", n,
-	    n ? buf_str(&summary) : "none", verdict, adkim, m->nar, conf_action_name(act));
+	    n ? buf_str(&summary) : "none", verdict, adkim, m->nar, conf_action_name(act),
+	    m->from_why ? " from_error=\"" : "", m->from_why ? m->from_why : "",
+	    m->from_why ? "\"" : "");
 	buf_release(&ar);
 	buf_release(&summary);
 	rc = milter_action_reply(ctx, act, act == ACTION_REJECT ? cf->reject_reply :

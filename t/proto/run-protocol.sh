@@ -567,7 +567,7 @@ fromcase group 'From: Team: alice@example.com, bob@example.com;\r\n' \
 fromcase empty-group 'From: undisclosed-recipients:;\r\n' \
 	'dkim-alignment=none|reason=no From: address'
 fromcase no-domain 'From: just-a-name\r\n' \
-	'dkim-alignment=none|reason~does not parse'
+	'dkim-alignment=fail|reason=From: address does not parse'
 fromcase empty 'From:\r\n' 'dkim-alignment=none|reason~From'
 fromcase group-one 'From: Team: alice@example.com;\r\n' 'dkim-alignment=none|header.from=example.com'
 fromcase comments 'From: "Doe, John (Sales) \\"JD\\"" <john@example.com> (comment; "x" <y@z>)\r\n' \
