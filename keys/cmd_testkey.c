@@ -238,12 +238,12 @@ test_all(const struct testkey_opts *o)
 	size_t i, nworse[3] = { 0, 0, 0 };
 
 	buf_init(&errors, 64 * 1024);
-	if ((c = conf_load(o->config, 1, &errors)) == NULL) {
+	if ((c = conf_load(o->config, CONF_KEYS_DECODE, &errors)) == NULL) {
 		/* Still check what DNS publishes; each key file is judged below. */
 		fprintf(stderr, "dkimctl: %s has problems; checking DNS anyway:\n%s",
 		    o->config, buf_str(&errors));
 		buf_reset(&errors);
-		if ((c = conf_load(o->config, 0, &errors)) == NULL) {
+		if ((c = conf_load(o->config, CONF_KEYS_NONE, &errors)) == NULL) {
 			fprintf(stderr, "%s", buf_str(&errors));
 			buf_release(&errors);
 			die_status(EXIT_KEY_USAGE, "cannot use %s", o->config);

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ static const struct setting settings[] = {
 	{ "state_dir", S_STR, "/var/lib/dkimgate", 0, 0, 0, O(state_dir), 1 },
 	{ "max_delivery_delay", S_INT, NULL, 7 * 86400, 0, 365LL * 86400,
 	    O(max_delivery_delay), 1 },
+	{ "key_cache_size", S_INT, NULL, 4096, 1, 10000000, O(key_cache_size), 1 },
 	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
 	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
 	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
@@ -502,10 +504,29 @@ load_successor(struct loader *ld, config_setting_t *e, struct conf *c,
 		err_at(ld, su, "key '%s' successor: %s", k->id, err);
 }
 
+/*
+ * The daemon decodes keys on first use; here it only makes sure the file
+ * is there, private and readable, so a typo still refuses the
+ * configuration instead of surfacing as failed mail.
+ */
+static int
+check_key_readable(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void
-load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
+load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_keys)
 {
 	config_setting_t *ks = config_lookup(cf, "keys");
+	struct keyset *set = c->sets[0];
 	int i, n;
 
 	if (ks == NULL)
@@ -515,14 +536,12 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
 		return;
 	}
 	n = config_setting_length(ks);
-	if ((c->keys = calloc((size_t)n + 1, sizeof(*c->keys))) == NULL)
-		return;
 	for (i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(ks, (unsigned)i);
-		struct conf_key *k = &c->keys[c->nkeys];
+		struct conf_key *k;
 		const char *id = NULL, *dom = NULL, *sel = NULL, *file = NULL;
 		char err[512];
-		size_t j;
+		long idx;
 
 		config_setting_lookup_string(e, "id", &id);
 		config_setting_lookup_string(e, "domain", &dom);
@@ -532,19 +551,22 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, int read_keys)
 			err_at(ld, e, "a key needs id, domain, selector and file");
 			continue;
 		}
-		for (j = 0; j < c->nkeys; j++)
-			if (strcmp(c->keys[j].id, id) == 0)
-				err_at(ld, e, "duplicate key id '%s'", id);
-		k->id = strdup(id);
-		k->domain = strdup(dom);
-		k->selector = strdup(sel);
-		k->path = strdup(file);
-		k->line = (int)config_setting_source_line(e);
-		c->nkeys++;
-		load_successor(ld, e, c, k, read_keys);
-		if (!read_keys)
+		if ((idx = keyset_add_key(set, id, dom, sel, file,
+		    (int)config_setting_source_line(e), err, sizeof(err))) < 0) {
+			err_at(ld, e, "%s", err);
+			continue;
+		}
+		k = &set->keys[idx];
+		k->slot = idx;
+		load_successor(ld, e, c, k, read_keys != CONF_KEYS_NONE);
+		if (read_keys == CONF_KEYS_NONE)
 			continue;
 		check_key_file(ld, e, c, file);
+		if (read_keys == CONF_KEYS_CHECK) {
+			if (check_key_readable(file, err, sizeof(err)) < 0)
+				err_at(ld, e, "key '%s': %s", id, err);
+			continue;
+		}
 		if (crypto_key_load_private(file, &k->key, err, sizeof(err)) < 0) {
 			err_at(ld, e, "key '%s': %s", id, err);
 			continue;
@@ -568,14 +590,12 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 		return;
 	}
 	n = config_setting_length(ts);
-	if ((c->table = calloc((size_t)n + 1, sizeof(*c->table))) == NULL)
-		return;
 	for (i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(ts, (unsigned)i);
 		config_setting_t *kl = config_setting_get_member(e, "keys");
-		struct conf_sigentry *t = &c->table[c->ntable];
 		const char *from = NULL;
-		int k, nk;
+		int k, nk, first;
+		long t;
 
 		config_setting_lookup_string(e, "from", &from);
 		if (from == NULL || kl == NULL || !config_setting_is_aggregate(kl)) {
@@ -590,18 +610,23 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 		if (nk > LIMIT_SIGNERS)
 			err_at(ld, kl, "signing_table: %d keys for '%s', at most %d signatures "
 			    "per message", nk, from, LIMIT_SIGNERS);
-		t->pattern = strdup(from);
-		t->line = (int)config_setting_source_line(e);
-		t->keys = calloc((size_t)nk + 1, sizeof(*t->keys));
-		c->ntable++;
-		for (k = 0; k < nk && t->keys; k++) {
+		/* A repeated pattern is never reached: the first entry wins. */
+		t = keyset_add_entry(c->sets[0], from, (int)config_setting_source_line(e),
+		    &first);
+		if (t == -2)
+			continue;
+		if (t < 0) {
+			err_at(ld, e, "out of memory");
+			return;
+		}
+		for (k = 0; k < nk; k++) {
 			const char *id = config_setting_get_string_elem(kl, (unsigned)k);
 			long idx = id ? conf_key_index(c, id) : -1;
 
 			if (idx < 0)
 				err_at(ld, kl, "signing_table: no key with id '%s'", id ? id : "?");
-			else
-				t->keys[t->nkeys++] = (size_t)idx;
+			else if (keyset_entry_add_key(c->sets[0], (size_t)t, (size_t)idx) < 0)
+				err_at(ld, kl, "out of memory");
 		}
 	}
 }
@@ -649,7 +674,7 @@ load_users(struct loader *ld, config_t *cf, struct conf *c)
 }
 
 struct conf *
-conf_load(const char *path, int read_keys, struct buf *errors)
+conf_load(const char *path, enum conf_keys read_keys, struct buf *errors)
 {
 	struct loader ld = { path, errors, 0 };
 	struct conf *c;
@@ -663,6 +688,13 @@ conf_load(const char *path, int read_keys, struct buf *errors)
 		return NULL;
 	}
 	c->path = strdup(path);
+	if ((c->sets = calloc(1, sizeof(*c->sets))) == NULL ||
+	    (c->sets[0] = keyset_create(path)) == NULL) {
+		buf_printf(errors, "%s:0: out of memory\n", path);
+		conf_unref(c);
+		return NULL;
+	}
+	c->nsets = 1;
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
@@ -735,6 +767,10 @@ conf_load(const char *path, int read_keys, struct buf *errors)
 	load_keys(&ld, &cf, c, read_keys);
 	load_table(&ld, &cf, c);
 	load_users(&ld, &cf, c);
+	c->keys = c->sets[0]->keys;
+	c->nkeys = c->sets[0]->nkeys;
+	c->table = c->sets[0]->table;
+	c->ntable = c->sets[0]->ntable;
 	config_destroy(&cf);
 	if (ld.nerr > 0) {
 		conf_unref(c);
@@ -766,22 +802,9 @@ conf_unref(struct conf *c)
 	strv_free(c->daemon_names, c->ndaemon_names);
 	strv_free(c->headers, c->nheaders);
 	strv_free(c->oversign, c->noversign);
-	for (i = 0; i < c->nkeys; i++) {
-		free(c->keys[i].id);
-		free(c->keys[i].domain);
-		free(c->keys[i].selector);
-		free(c->keys[i].path);
-		crypto_key_unref(c->keys[i].key);
-		free(c->keys[i].succ_selector);
-		free(c->keys[i].succ_path);
-		crypto_key_unref(c->keys[i].succ_key);
-	}
-	free(c->keys);
-	for (i = 0; i < c->ntable; i++) {
-		free(c->table[i].pattern);
-		free(c->table[i].keys);
-	}
-	free(c->table);
+	for (i = 0; i < c->nsets; i++)
+		keyset_unref(c->sets[i]);
+	free(c->sets);
 	for (i = 0; i < c->nusers; i++) {
 		free(c->users[i].name);
 		strv_free(c->users[i].from, c->users[i].nfrom);
@@ -793,10 +816,25 @@ conf_unref(struct conf *c)
 long
 conf_key_index(const struct conf *c, const char *id)
 {
-	size_t i;
+	return c->nsets > 0 ? keyset_key_index(c->sets[0], id) : -1;
+}
 
-	for (i = 0; i < c->nkeys; i++)
-		if (strcmp(c->keys[i].id, id) == 0)
-			return (long)i;
-	return -1;
+size_t
+conf_nkeys_all(const struct conf *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nsets; i++)
+		n += c->sets[i]->nkeys;
+	return n;
+}
+
+size_t
+conf_ntable_all(const struct conf *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nsets; i++)
+		n += c->sets[i]->ntable;
+	return n;
 }

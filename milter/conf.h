@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "crypto.h"
+#include "keyset.h"
 
 enum conf_action {
 	ACTION_ACCEPT = 0,
@@ -22,30 +23,10 @@ enum conf_action {
 	ACTION_REJECT
 };
 
-struct conf_key {
-	char *id, *domain, *selector, *path;
-	struct crypto_key *key;
-	/*
-	 * Key rotation: the successor signs instead once its public key is
-	 * visible in DNS and matches, and not before succ_after (0: no date).
-	 */
-	char *succ_selector, *succ_path;	/* NULL: no successor */
-	struct crypto_key *succ_key;
-	long long succ_after;
-	int line;
-};
-
 enum conf_keycheck {
 	KEYCHECK_MODE_OFF = 0,	/* do not look keys up at start/reload */
 	KEYCHECK_MODE_WARN,	/* log every problem */
 	KEYCHECK_MODE_REQUIRE	/* a missing or mismatching record stops start/reload */
-};
-
-struct conf_sigentry {
-	char *pattern;		/* "user@dom", "dom", "*.dom" or "*" */
-	size_t *keys;		/* indexes into keys[] */
-	size_t nkeys;
-	int line;
 };
 
 struct conf_user {
@@ -86,10 +67,22 @@ struct conf {
 	size_t nheaders, noversign;
 	long long lifetime;
 	enum conf_action on_sign_error;
+	/*
+	 * The keys and signing table written in dkimgate.conf itself (aliases
+	 * into sets[0], which owns them).
+	 */
 	struct conf_key *keys;
 	size_t nkeys;
 	struct conf_sigentry *table;
 	size_t ntable;
+	/*
+	 * Where signing-table lookups look, in order: sets[0] is dkimgate.conf's
+	 * own lists, then one keyset per source. The most specific pattern
+	 * wins; between equally specific ones, the earlier set.
+	 */
+	struct keyset **sets;
+	size_t nsets;
+	int key_cache_size;		/* decoded private keys kept (privcache) */
 	struct conf_user *users;
 	size_t nusers;
 	/* verifying */
@@ -106,20 +99,30 @@ struct conf {
 	char *psl_file;
 };
 
+/* How much of each key file conf_load reads. */
+enum conf_keys {
+	CONF_KEYS_NONE = 0,	/* not at all (tools that only need the tables) */
+	CONF_KEYS_DECODE,	/* decode every key (dkimgate -n, dkimctl) */
+	CONF_KEYS_CHECK		/* the daemon: the file exists, is readable and
+				 * private; decoding waits for first use */
+};
+
 /*
  * Load and validate path; NULL on any error, with each problem appended to
- * errors as "file:line: reason\n". load_keys = 0 skips reading key files
- * (for tools that only need the tables).
+ * errors as "file:line: reason\n".
  */
-struct conf *conf_load(const char *path, int load_keys, struct buf *errors);
+struct conf *conf_load(const char *path, enum conf_keys keys, struct buf *errors);
 /* A snapshot with every default and no keys (for tests and dkimctl). */
 struct conf *conf_defaults(void);
 struct conf *conf_ref(struct conf *c);
 /* Drop a reference; the last one frees the snapshot. Accepts NULL. Thread-safe. */
 void conf_unref(struct conf *c);
 
-/* Index of the key with this id, or -1. */
+/* Index in c->keys of the key with this id, or -1. Constant time. */
 long conf_key_index(const struct conf *c, const char *id);
+/* Keys and signing-table entries over every set. */
+size_t conf_nkeys_all(const struct conf *c);
+size_t conf_ntable_all(const struct conf *c);
 const char *conf_action_name(enum conf_action a);
 
 #endif

@@ -146,17 +146,46 @@ decide_match(const char *p, const char *s)
 	return strcasecmp(p, dom) == 0;
 }
 
-/* How specific a match is: address > domain > longest wildcard > catch-all. */
-static size_t
-specificity(const char *p)
+/* The first set holding exactly pattern p (len bytes), or NULL. */
+static const struct conf_sigentry *
+find(const struct conf *c, const char *p, size_t len, const struct keyset **from)
 {
-	if (strcmp(p, "*") == 0)
-		return 0;
-	if (strchr(p, '@') != NULL)
-		return 3000;
-	if (strncmp(p, "*.", 2) == 0)
-		return 1 + strlen(p);
-	return 2000;
+	const struct conf_sigentry *e;
+	size_t i;
+
+	for (i = 0; i < c->nsets; i++)
+		if ((e = keyset_find(c->sets[i], p, len)) != NULL) {
+			*from = c->sets[i];
+			return e;
+		}
+	return NULL;
+}
+
+/* The most specific entry matching address or domain s (see decide_match). */
+static const struct conf_sigentry *
+best_entry(const struct conf *c, const char *s, const struct keyset **from)
+{
+	const struct conf_sigentry *e;
+	const char *dom = domain_of(s), *d;
+	char wild[LIMIT_DOMAIN + 3];
+	size_t dl = strlen(dom);
+
+	if (dom != s && (e = find(c, s, strlen(s), from)) != NULL)
+		return e;
+	if ((e = find(c, dom, dl, from)) != NULL)
+		return e;
+	/* "*.example.com" for a.example.com, never for example.com itself. */
+	for (d = strchr(dom, '.'); d != NULL && d[1] != '\0'; d = strchr(d + 1, '.')) {
+		size_t n = strlen(d);
+
+		if (n + 1 >= sizeof(wild))
+			continue;
+		wild[0] = '*';
+		memcpy(wild + 1, d, n + 1);
+		if ((e = find(c, wild, n + 1, from)) != NULL)
+			return e;
+	}
+	return find(c, "*", 1, from);
 }
 
 size_t
@@ -164,6 +193,7 @@ decide_keys(const struct conf *c, const char *from, const char *user,
     struct decide_keys *out, struct buf *ex)
 {
 	const struct conf_sigentry *best = NULL;
+	const struct keyset *set = NULL;
 	const struct conf_user *u = NULL;
 	size_t i, k;
 
@@ -173,20 +203,20 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 		snprintf(out->why, sizeof(out->why), "no single From: address");
 		return 0;
 	}
-	for (i = 0; i < c->ntable; i++) {
-		if (decide_match(c->table[i].pattern, from) &&
-		    (best == NULL || specificity(c->table[i].pattern) >
-		    specificity(best->pattern)))
-			best = &c->table[i];
-	}
+	best = best_entry(c, from, &set);
 	if (best == NULL) {
 		explain(ex, "not signed: no signing_table entry matches %s", from);
 		snprintf(out->why, sizeof(out->why), "no signing_table entry for %s", from);
 		return 0;
 	}
 	out->pattern = best->pattern;
-	explain(ex, "signing_table entry '%s' (line %d) matches %s", best->pattern,
-	    best->line, from);
+	out->origin = set->origin;
+	if (set == c->sets[0])
+		explain(ex, "signing_table entry '%s' (line %d) matches %s", best->pattern,
+		    best->line, from);
+	else
+		explain(ex, "signing_table entry '%s' (%s:%d) matches %s", best->pattern,
+		    set->origin, best->line, from);
 	if (user != NULL && *user != '\0') {
 		/* The user's own entry, else the "*" entry for everyone else. */
 		for (i = 0; i < c->nusers; i++)
@@ -216,9 +246,9 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 		    u->from[i]);
 	}
 	for (k = 0; k < best->nkeys && out->nkeys < LIMIT_SIGNERS; k++) {
-		const struct conf_key *key = &c->keys[best->keys[k]];
+		const struct conf_key *key = &set->keys[best->keys[k]];
 
-		out->keys[out->nkeys++] = best->keys[k];
+		out->keys[out->nkeys++] = key;
 		explain(ex, "key '%s': d=%s s=%s (%s)", key->id, key->domain, key->selector,
 		    key->path);
 	}

@@ -31,15 +31,20 @@ enum decide_mode decide_mode(const struct conf *c, const struct decide_in *in,
     char *why, size_t whylen, struct buf *explain);
 
 struct decide_keys {
-	size_t keys[LIMIT_SIGNERS];	/* indexes into c->keys */
+	/* The keys, in the configuration c the caller holds a reference to. */
+	const struct conf_key *keys[LIMIT_SIGNERS];
 	size_t nkeys;
 	const char *pattern;		/* signing-table entry used, or NULL */
+	const char *origin;		/* file the entry came from */
 	char why[200];			/* condensed reason, for the log */
 };
 
 /*
  * Keys to sign a message from address from_addr (local@domain, or just a
  * domain) with; auth_user restricts them to the user's allowed patterns.
+ * The signing table is searched by hash probes, most specific first: the
+ * address, the domain, "*.parent" for each parent from the longest, "*";
+ * so the cost grows with the number of labels, not the table size.
  * Returns the number of keys (0: do not sign, why says why).
  */
 size_t decide_keys(const struct conf *c, const char *from_addr, const char *auth_user,

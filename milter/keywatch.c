@@ -106,9 +106,17 @@ keywatch_check_all(struct snap *s, time_t now)
 
 		if (c->key_check_mode == KEYCHECK_MODE_OFF)
 			break;
+		struct crypto_key *priv;
+		char err[512];
+		int fresh;
+
 		if ((kc = keycheck_create(key->domain, key->selector)) == NULL)
 			continue;
-		keycheck_run(kc, s->dns, key->key, c->trust_anchor[0] != '\0');
+		/* The check compares DNS with the private key: decode it now. */
+		if ((priv = snap_signing_key(s, key, 0, err, sizeof(err), &fresh)) == NULL)
+			keycheck_add(kc, KEYCHECK_FAIL, "key-file", NULL, "%s", err);
+		keycheck_run(kc, s->dns, priv, c->trust_anchor[0] != '\0');
+		crypto_key_unref(priv);
 		for (i = 0; i < kc->n; i++) {
 			const struct keycheck_finding *f = &kc->findings[i];
 

@@ -372,7 +372,7 @@ warn_restart_only(const struct conf *old, const struct conf *nw)
 
 /* A new snapshot (the caller's reference), or NULL when the old one stays. */
 static struct snap *
-reload(const char *path, const struct conf *running)
+reload(const char *path, const struct conf *running, const struct snap *live)
 {
 	struct buf errors;
 	struct conf *c;
@@ -380,7 +380,7 @@ reload(const char *path, const struct conf *running)
 	char err[512];
 
 	buf_init(&errors, 65536);
-	c = conf_load(path, 1, &errors);
+	c = conf_load(path, CONF_KEYS_CHECK, &errors);
 	if (c == NULL) {
 		const char *p = buf_str(&errors), *nl;
 
@@ -396,7 +396,7 @@ reload(const char *path, const struct conf *running)
 	}
 	buf_release(&errors);
 	warn_restart_only(running, c);
-	if ((s = snap_create(c, err, sizeof(err))) == NULL) {
+	if ((s = snap_create(c, live, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
 		    "configuration\"", err);
 		return NULL;
@@ -410,7 +410,7 @@ reload(const char *path, const struct conf *running)
 	}
 	milter_swap(snap_ref(s));
 	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu", path,
-	    s->conf->nkeys, s->conf->ntable);
+	    conf_nkeys_all(s->conf), conf_ntable_all(s->conf));
 	return s;
 }
 
@@ -478,7 +478,8 @@ main(int argc, char **argv)
 			path = abspath;
 	}
 	buf_init(&errors, 65536);
-	c = conf_load(path, !explain_mode, &errors);
+	c = conf_load(path, explain_mode ? CONF_KEYS_NONE : check ? CONF_KEYS_DECODE :
+	    CONF_KEYS_CHECK, &errors);
 	if (c == NULL) {
 		print_errors(&errors);
 		fprintf(stderr, "dkimgate: %s: configuration refused\n", path);
@@ -487,7 +488,7 @@ main(int argc, char **argv)
 	buf_release(&errors);
 	if (check) {
 		printf("%s: OK (%zu keys, %zu signing table entries, %zu users)\n", path,
-		    c->nkeys, c->ntable, c->nusers);
+		    conf_nkeys_all(c), conf_ntable_all(c), c->nusers);
 		conf_unref(c);
 		return 0;
 	}
@@ -515,7 +516,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Socket first, as root, then the privileges go. */
-	if ((s = snap_create(conf_ref(c), err, sizeof(err))) == NULL) {
+	if ((s = snap_create(conf_ref(c), NULL, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
 		return 1;
 	}
@@ -563,7 +564,7 @@ main(int argc, char **argv)
 	}
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	log_msg(LOG_NOTICE, "started version=%s config=%s socket=%s keys=%zu user=%s",
-	    PACKAGE_VERSION, path, c->socket, c->nkeys, c->user[0] ? c->user : "-");
+	    PACKAGE_VERSION, path, c->socket, conf_nkeys_all(c), c->user[0] ? c->user : "-");
 	notify_systemd("READY=1");
 	/* In "warn" mode the DNS checks run once we serve: they may be slow. */
 	if (!checked)
@@ -588,7 +589,7 @@ main(int argc, char **argv)
 			struct snap *ns;
 
 			notify_systemd("RELOADING=1");
-			if ((ns = reload(path, c)) != NULL) {
+			if ((ns = reload(path, c, live)) != NULL) {
 				snap_unref(live);
 				live = ns;
 			}

@@ -259,6 +259,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	return ok;
 }
 
+/*
+ * One signer per chosen key. A key that cannot be had (its file vanished or
+ * does not decode) fails this message only: it is logged once as a key
+ * error, then each message it touches goes the way sign.on_error says.
+ */
 static int
 add_signers(struct msg *m, struct decide_keys *dk)
 {
@@ -266,18 +271,27 @@ add_signers(struct msg *m, struct decide_keys *dk)
 	size_t i;
 
 	for (i = 0; i < dk->nkeys; i++) {
-		const struct conf_key *k = &cf->keys[dk->keys[i]];
+		const struct conf_key *k = dk->keys[i];
+		int succ = k->slot >= 0 && keywatch_uses_successor(m->snap, (size_t)k->slot);
 		struct dkim_signer s;
-		char err[256];
+		struct crypto_key *key;
+		char err[512];
+		int fresh, rc;
 
-		memset(&s, 0, sizeof(s));
-		s.key = k->key;
-		s.domain = k->domain;
-		s.selector = k->selector;
-		if (keywatch_uses_successor(m->snap, dk->keys[i])) {
-			s.key = k->succ_key;
-			s.selector = k->succ_selector;
+		if ((key = snap_signing_key(m->snap, k, succ, err, sizeof(err), &fresh)) == NULL) {
+			if (fresh)
+				log_msg(LOG_ERR, "error event=key key=%s domain=%s selector=%s "
+				    "reason=\"%s\"", k->id, k->domain, succ ? k->succ_selector :
+				    k->selector, err);
+			log_msg(LOG_ERR, "%s: error event=sign key=%s reason=\"key unusable: %s\" "
+			    "action=%s", milter_qid(m), k->id, err,
+			    conf_action_name(cf->on_sign_error));
+			return -1;
 		}
+		memset(&s, 0, sizeof(s));
+		s.key = key;
+		s.domain = k->domain;
+		s.selector = succ ? k->succ_selector : k->selector;
 		s.hcanon = cf->hcanon;
 		s.bcanon = cf->bcanon;
 		s.headers = (const char *const *)cf->headers;
@@ -285,7 +299,9 @@ add_signers(struct msg *m, struct decide_keys *dk)
 		s.oversign = (const char *const *)cf->oversign;
 		s.noversign = cf->noversign;
 		s.lifetime = cf->lifetime;
-		if (dkim_add_signer(m->d, &s, err, sizeof(err)) < 0) {
+		rc = dkim_add_signer(m->d, &s, err, sizeof(err));
+		crypto_key_unref(key);
+		if (rc < 0) {
 			log_msg(LOG_ERR, "%s: error event=sign key=%s reason=\"%s\"", milter_qid(m),
 			    k->id, err);
 			return -1;
@@ -346,6 +362,7 @@ cb_eoh(SMFICTX *ctx)
 	const char *from;
 	struct decide_keys *dk = m ? &m->keys : NULL;
 	size_t nfromf;
+	int added;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
@@ -385,11 +402,13 @@ cb_eoh(SMFICTX *ctx)
 			c->msg = NULL;
 			return SMFIS_ACCEPT;
 		}
-		if (add_signers(m, dk) < 0 || dkim_eoh(m->d) < 0) {
+		if ((added = add_signers(m, dk)) < 0 || dkim_eoh(m->d) < 0) {
 			sfsistat rc;
 
-			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m),
-			    dkim_error(m->d));
+			/* add_signers said why already. */
+			if (added == 0)
+				log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"",
+				    milter_qid(m), dkim_error(m->d));
 			rc = sign_error_reply(ctx, m->snap->conf->on_sign_error);
 			msg_free(m);
 			c->msg = NULL;
@@ -461,11 +480,11 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 		free(v);
 	}
 	for (i = 0; i < m->keys.nkeys; i++) {
-		const struct conf_key *k = &m->snap->conf->keys[m->keys.keys[i]];
+		const struct conf_key *k = m->keys.keys[i];
 
 		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain,
-		    keywatch_uses_successor(m->snap, m->keys.keys[i]) ? k->succ_selector :
-		    k->selector);
+		    k->slot >= 0 && keywatch_uses_successor(m->snap, (size_t)k->slot) ?
+		    k->succ_selector : k->selector);
 	}
 	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", milter_qid(m), m->rule,
 	    m->from_addr, buf_str(&ids));

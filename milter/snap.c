@@ -9,7 +9,7 @@
 #include "snap.h"
 
 struct snap *
-snap_create(struct conf *c, char *err, size_t errlen)
+snap_create(struct conf *c, const struct snap *prev, char *err, size_t errlen)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 
@@ -26,9 +26,15 @@ snap_create(struct conf *c, char *err, size_t errlen)
 		return NULL;
 	}
 	s->keys = keycache_create();
+	if (prev != NULL && prev->privkeys != NULL &&
+	    privcache_max(prev->privkeys) == (size_t)c->key_cache_size)
+		s->privkeys = privcache_ref(prev->privkeys);
+	else
+		s->privkeys = privcache_create((size_t)c->key_cache_size);
 	s->succ_active = calloc(c->nkeys + 1, sizeof(*s->succ_active));
 	s->succ_logged = calloc(c->nkeys + 1, 1);
-	if (s->succ_active == NULL || s->succ_logged == NULL || s->keys == NULL) {
+	if (s->succ_active == NULL || s->succ_logged == NULL || s->keys == NULL ||
+	    s->privkeys == NULL) {
 		snprintf(err, errlen, "out of memory");
 		snap_unref(s);
 		return NULL;
@@ -57,8 +63,22 @@ snap_unref(struct snap *s)
 	dns_free(s->dns);
 	align_free(s->align);
 	keycache_free(s->keys);
+	privcache_unref(s->privkeys);
 	free(s->succ_active);
 	free(s->succ_logged);
 	conf_unref(s->conf);
 	free(s);
+}
+
+struct crypto_key *
+snap_signing_key(const struct snap *s, const struct conf_key *k, int succ, char *err,
+    size_t errlen, int *fresh)
+{
+	const struct crypto_key *have = succ ? k->succ_key : k->key;
+
+	*fresh = 0;
+	if (have != NULL)
+		return crypto_key_ref((struct crypto_key *)have);
+	return privcache_get(s->privkeys, succ ? k->succ_path : k->path,
+	    s->conf->allow_readable_keys, err, errlen, fresh);
 }
