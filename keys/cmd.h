@@ -39,5 +39,16 @@ struct keycheck;
 void print_findings(const struct keycheck *kc, const char *indent, int problems_only);
 /* Parse "relaxed/simple" etc. into the two canonicalizations; -1 if invalid. */
 int parse_canon_pair(const char *s, int *hc, int *bc);
+struct dns;
+struct dmarc_result;
+/*
+ * Print, each line after prefix, the RFC 9989 tree walk from domain (every
+ * query and its answer), the policy and adkim it finds, and the
+ * Organizational Domain by the walk and by the public suffix list; res,
+ * when not NULL, receives the walk's outcome. -1 when domain cannot be
+ * walked.
+ */
+int report_dmarc(struct dns *dns, const char *domain, const char *prefix,
+    struct dmarc_result *res);
 
 #endif

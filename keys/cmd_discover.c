@@ -1,7 +1,8 @@
 /*
  * cmd_discover.c - dkimctl discover: find the DKIM keys a domain publishes
  * by probing the selectors mail providers and common signers use, and say
- * what the domain's DMARC record asks of DKIM (adkim=, p=).
+ * what the domain's DMARC record asks of DKIM (adkim=, p=), found by the
+ * RFC 9989 tree walk, with the Organizational Domain it gives.
  *
  * DNS has no way to list selectors, so this can only guess: the lookups run
  * concurrently (at most DISCOVER_INFLIGHT at once, started at no more than
@@ -19,8 +20,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/align.h"
 #include "../milter/buf.h"
+#include "../milter/dmarcwalk.h"
 #include "../milter/dns.h"
 #include "../milter/keycheck.h"
 #include "../milter/tagval.h"
@@ -247,24 +248,6 @@ wildcard(struct discover *d)
 	return yes;
 }
 
-/* The v=DMARC1 record of one name: 1 found (copied into rec), 0 none, -1 several. */
-static int
-dmarc_record(struct dns *dns, const char *domain, char *rec, size_t reclen)
-{
-	char name[LIMIT_DOMAIN + 16], adkim;
-	struct dns_result r;
-	size_t i;
-	int n = 0;
-
-	snprintf(name, sizeof(name), "_dmarc.%s", domain);
-	dns_txt(dns, name, &r);
-	for (i = 0; r.status == DNS_OK && i < r.n; i++)
-		if (align_dmarc_adkim(r.txt[i], r.txtlen[i], &adkim) == 0 && n++ == 0)
-			str_copy(rec, r.txt[i], reclen);
-	dns_result_clear(&r);
-	return n > 1 ? -1 : n;
-}
-
 /* A tag's value from a DMARC record, or def. */
 static void
 dmarc_tag(const char *rec, const char *tag, char *out, size_t outlen, const char *def)
@@ -279,41 +262,53 @@ dmarc_tag(const char *rec, const char *tag, char *out, size_t outlen, const char
 		str_copy(out, "?", outlen);
 }
 
+/*
+ * The RFC 9989 tree walk and the Organizational Domain, then the record
+ * that applies to the domain (section 4.10.1: the first valid record from
+ * the domain upwards) and what it asks.
+ */
 static void
 dmarc(struct discover *d)
 {
-	struct align *al = align_create(NULL);
-	char org[LIMIT_DOMAIN + 1], rec[1024], pol[32], sp[32], adkim = 'r';
-	const char *at = d->domain;
-	int rc = dmarc_record(d->dns, d->domain, rec, sizeof(rec));
+	struct dmarc_result res;
+	char rec[1024] = "", pol[32], sp[32], name[LIMIT_DOMAIN + 8];
+	size_t i;
+	struct dns_result r;
 
-	if (rc == 0 && al != NULL &&
-	    align_org_domain(al, d->domain, org, sizeof(org)) == 0 &&
-	    strcasecmp(org, d->domain) != 0) {
-		at = org;
-		rc = dmarc_record(d->dns, org, rec, sizeof(rec));
+	if (report_dmarc(d->dns, d->domain, "DMARC  ", &res) < 0)
+		return;
+	if (res.policy_found) {
+		/* The record's text, for p= and sp=, exactly as published. */
+		snprintf(name, sizeof(name), "_dmarc.%s", res.policy_domain);
+		dns_txt(d->dns, name, &r);
+		for (i = 0; r.status == DNS_OK && i < r.n; i++) {
+			struct dmarc_rec dr;
+
+			if (dmarc_parse(r.txt[i], r.txtlen[i], &dr, NULL, 0) == DMARC_REC_OK)
+				str_copy(rec, r.txt[i], sizeof(rec));
+		}
+		dns_result_clear(&r);
 	}
-	if (rc < 0)
-		printf("DMARC  _dmarc.%s has several DMARC records: receivers ignore them "
-		    "all (RFC 7489 6.6.3). Keep one.\n", at);
-	else if (rc == 0)
-		printf("DMARC  no DMARC record at _dmarc.%s%s%s: receivers apply no DMARC "
-		    "policy, and DKIM alignment does not matter to them\n", d->domain,
-		    at != d->domain ? " or _dmarc." : "", at != d->domain ? at : "");
+	if (!res.policy_known)
+		printf("DMARC  unknown: a DNS failure stopped the tree walk (%s)\n", res.why);
+	else if (!res.policy_found)
+		printf("DMARC  no DMARC record at _dmarc.%s or above it: receivers apply "
+		    "no DMARC policy, and DKIM alignment does not matter to them\n",
+		    d->domain);
 	else {
-		align_dmarc_adkim(rec, strlen(rec), &adkim);
 		dmarc_tag(rec, "p", pol, sizeof(pol), "(missing)");
 		dmarc_tag(rec, "sp", sp, sizeof(sp), "");
-		printf("DMARC  _dmarc.%s: p=%s adkim=%c (%s)\n", at, pol, adkim,
-		    adkim == 's' ? "strict: a signature's d= must be exactly the From: "
-		    "domain" : "relaxed: a signature's d= may be the From: domain or "
-		    "share its organizational domain");
-		if (at != d->domain)
-			printf("       %s has no record of its own: the organizational "
-			    "domain's applies, with policy %s for subdomains\n", d->domain,
-			    sp[0] ? sp : pol);
+		printf("DMARC  _dmarc.%s: p=%s adkim=%c (%s)\n", res.policy_domain, pol,
+		    res.adkim, res.adkim == 's' ? "strict: a signature's d= must be "
+		    "exactly the From: domain" : "relaxed: a signature's d= may be the "
+		    "From: domain or share its organizational domain");
+		if (strcmp(res.policy_domain, d->domain) != 0)
+			printf("       %s has no record of its own: the one above applies, "
+			    "with policy %s for subdomains\n", d->domain, sp[0] ? sp : pol);
+		if (res.policy.removed)
+			printf("       the record has pct=, rf= or ri=: RFC 9989 removed "
+			    "them and receivers ignore them\n");
 	}
-	align_free(al);
 }
 
 static void

@@ -159,7 +159,7 @@ open_dns(const char *resolver, const char *anchor, int timeout_ms)
 /* One key: its header line, findings and result; returns the worst verdict. */
 static enum keycheck_verdict
 test_one(struct dns *dns, int validating, const char *domain, const char *selector,
-    const struct crypto_key *priv, const char *keyerr, const char *what)
+    const struct crypto_key *priv, const char *keyerr, const char *what, int dmarc)
 {
 	struct keycheck *kc = keycheck_create(domain, selector);
 	enum keycheck_verdict worst;
@@ -175,6 +175,9 @@ test_one(struct dns *dns, int validating, const char *domain, const char *select
 		    "the private key cannot be used: %s", keyerr);
 	keycheck_run(kc, dns, priv, validating);
 	print_findings(kc, "", 0);
+	/* What a receiver makes of the domain's DMARC; it does not change the result. */
+	if (dmarc)
+		report_dmarc(dns, domain, "dmarc: ", NULL);
 	print_summary(kc);
 	worst = kc->worst;
 	keycheck_free(kc);
@@ -274,7 +277,7 @@ test_all(const struct testkey_opts *o)
 			priv = NULL;
 		snprintf(what, sizeof(what), "key %s (%s)", k->id, k->path);
 		v = test_one(dns, anchor != NULL && *anchor != '\0', k->domain,
-		    k->selector, priv, priv == NULL ? err : NULL, what);
+		    k->selector, priv, priv == NULL ? err : NULL, what, 0);
 		nworse[v]++;
 		if (v > worst)
 			worst = v;
@@ -287,7 +290,7 @@ test_all(const struct testkey_opts *o)
 			snprintf(what, sizeof(what), "\nkey %s successor (%s)", k->id,
 			    k->succ_path);
 			v = test_one(dns, anchor != NULL && *anchor != '\0', k->domain,
-			    k->succ_selector, priv, priv == NULL ? err : NULL, what);
+			    k->succ_selector, priv, priv == NULL ? err : NULL, what, 0);
 			nworse[v]++;
 			if (v > worst)
 				worst = v;
@@ -323,7 +326,7 @@ cmd_testkey(int argc, char **argv)
 	dns = open_dns(o.resolver, o.anchor, o.timeout_ms ? o.timeout_ms :
 	    TESTKEY_TIMEOUT_MS);
 	rc = (int)test_one(dns, o.anchor != NULL && *o.anchor != '\0', o.domain,
-	    o.selector, priv, NULL, NULL);
+	    o.selector, priv, NULL, NULL, 1);
 	dns_free(dns);
 	crypto_key_unref(priv);
 	return rc;

@@ -167,12 +167,31 @@ authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 		if (prop(out, "header.from", al->from_domain) < 0)
 			return -1;
 		/* The strongest rule d= meets, then the rule that applies. */
-		if (buf_printf(out, " policy.align=%s policy.adkim=%c",
-		    al->strict ? "strict" : al->relaxed ? "relaxed" : "no",
-		    al->mode == 's' ? 's' : 'r') < 0)
+		/*
+		 * The strongest rule d= meets, then the rule that applies; when
+		 * DNS failed, "temperror" and no adkim rather than a guess.
+		 */
+		if (buf_printf(out, " policy.align=%s", al->strict ? "strict" :
+		    al->relaxed ? "relaxed" : al->relaxed_unknown ? "temperror" : "no") < 0)
+			return -1;
+		if ((al->mode == 's' || al->mode == 'r') &&
+		    buf_printf(out, " policy.adkim=%c", al->mode) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int
+authres_add_policy(struct buf *out, const struct authres_policy *p)
+{
+	if (prop(out, "policy.method", p->method) < 0)
+		return -1;
+	if (prop(out, "policy.org-domain", p->org) < 0)
+		return -1;
+	if ((p->adkim == 'r' || p->adkim == 's') &&
+	    buf_printf(out, " policy.adkim=%c", p->adkim) < 0)
+		return -1;
+	return prop(out, "policy.adkim-source", p->source);
 }
 
 int

@@ -16,7 +16,16 @@ struct authres_align {
 	const char *from_domain;	/* header.from domain, or NULL */
 	int relaxed;			/* d= aligns under relaxed rules */
 	int strict;			/* d= aligns under strict rules */
-	char mode;			/* 'r' or 's': the mode that applies */
+	int relaxed_unknown;		/* a DNS failure left relaxed undecided */
+	char mode;			/* 'r' or 's': the mode that applies; else unknown */
+};
+
+/* Which method decided alignment, and from what (appended to a result). */
+struct authres_policy {
+	const char *method;		/* "rfc9989" or "rfc7489" */
+	const char *org;		/* Organizational Domain; NULL or "" to leave out */
+	char adkim;			/* 'r' or 's'; anything else leaves it out */
+	const char *source;		/* "_dmarc.NAME" or "none"; NULL or "" to leave out */
 };
 
 /* Start the field: "Authentication-Results: ID;" (name included). */
@@ -33,6 +42,12 @@ int authres_add_none(struct buf *out, const char *reason);
  */
 int authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,
     const char *detail);
+
+/*
+ * " policy.method=M [policy.org-domain=O] [policy.adkim=A]
+ * [policy.adkim-source=S]" after the result just added.
+ */
+int authres_add_policy(struct buf *out, const struct authres_policy *p);
 
 /*
  * Append s as an RFC 8601 value: a token when it can be one, else a quoted

@@ -64,6 +64,7 @@ static const struct setting settings[] = {
 	{ "verify.partial_body_policy", S_BOOL, NULL, 0, 0, 1, O(partial_body_policy), 1 },
 	{ "verify.max_age", S_INT, NULL, 0, 0, 3650LL * 86400, O(max_age), 1 },
 	{ "verify.dmarc_lookup", S_BOOL, NULL, 1, 0, 1, O(dmarc_lookup), 1 },
+	{ "verify.alignment", S_STR, "rfc9989", 0, 0, 0, O(alignment_name), 1 },
 	{ "verify.on_fail", S_ACTION, "accept", 0, 0, 0, O(on_fail), 1 },
 	{ "verify.on_permerror", S_ACTION, "accept", 0, 0, 0, O(on_permerror), 1 },
 	{ "verify.on_temperror", S_ACTION, "accept", 0, 0, 0, O(on_temperror), 1 },
@@ -719,6 +720,13 @@ conf_load(const char *path, enum conf_keys read_keys, struct buf *errors)
 	else
 		err_at(&ld, config_lookup(&cf, "key_check"),
 		    "key_check must be \"off\", \"warn\" or \"require\"");
+	if (strcmp(c->alignment_name, "rfc9989") == 0)
+		c->alignment = ALIGN_RFC9989;
+	else if (strcmp(c->alignment_name, "rfc7489") == 0)
+		c->alignment = ALIGN_RFC7489;
+	else
+		err_at(&ld, config_lookup(&cf, "verify.alignment"),
+		    "verify.alignment must be \"rfc9989\" or \"rfc7489\"");
 	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
 		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
 	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {

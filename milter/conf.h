@@ -23,6 +23,12 @@ enum conf_action {
 	ACTION_REJECT
 };
 
+/* How Organizational Domains and adkim are found for alignment. */
+enum conf_alignment {
+	ALIGN_RFC9989 = 0,	/* DNS Tree Walk */
+	ALIGN_RFC7489		/* public suffix list */
+};
+
 enum conf_keycheck {
 	KEYCHECK_MODE_OFF = 0,	/* do not look keys up at start/reload */
 	KEYCHECK_MODE_WARN,	/* log every problem */
@@ -90,6 +96,8 @@ struct conf {
 	int partial_body_policy;	/* l= short of the body -> policy */
 	long long max_age;		/* t= older than this -> policy; 0 off */
 	int dmarc_lookup;
+	char *alignment_name;		/* "rfc9989" or "rfc7489" */
+	enum conf_alignment alignment;	/* ALIGN_RFC9989 (0) unless set */
 	enum conf_action on_fail, on_permerror, on_temperror, on_none, on_policy;
 	char *reject_reply;
 	char *tempfail_reply;

@@ -92,6 +92,7 @@ msg_free(struct msg *m)
 		dns_query_free(m->q[i]);
 	dns_query_free(m->dmarc_q);
 	dns_query_free(m->dmarc_org_q);
+	valign_free(m);
 	dkim_free(m->d);
 	snap_unref(m->snap);
 	free(m->ar_index);

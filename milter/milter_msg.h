@@ -12,7 +12,9 @@
 #include <libmilter/mfapi.h>
 
 #include "decide.h"
+#include "authres.h"
 #include "dkim.h"
+#include "dmarcwalk.h"
 #include "dns.h"
 #include "snap.h"
 
@@ -35,6 +37,11 @@ struct msg {
 	char from_org[LIMIT_DOMAIN + 1];
 	int nfrom;			/* addresses in the (first) From: field; -1 bad */
 	const char *from_why;		/* why it does not parse (static text) */
+	/* rfc9989 alignment: tree walks, one per distinct domain (verify_align.c) */
+	struct dmarcwalk *walks[LIMIT_SIGNATURES + 1];
+	char walk_domain[LIMIT_SIGNATURES + 1][LIMIT_DOMAIN + 1];
+	size_t nwalks;
+	signed char walk_of[LIMIT_SIGNATURES];	/* signature -> walks[], -1 none */
 	size_t from_fields;
 	time_t start;
 	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
@@ -58,5 +65,32 @@ char *milter_value(const char *field, int leadspc);
 /* verify.c: start the key lookups at end of header; decide at end of message. */
 void verify_lookups(struct msg *m);
 sfsistat verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m);
+
+/*
+ * verify_align.c: DMARC lookups for alignment, started at end of header
+ * (after the key lookups); the From: domain's facts and each signature's
+ * alignment at end of message; valign_free releases the walks.
+ */
+struct valign {
+	const char *method;		/* "rfc9989" or "rfc7489" */
+	char adkim;			/* 'r', 's'; '?' when a DNS failure hid it */
+	char source[LIMIT_DOMAIN + 8];	/* "_dmarc.NAME" it came from, "none", "" unknown */
+	int org_known;
+	char org[LIMIT_DOMAIN + 1];	/* the From: domain's Organizational Domain */
+	size_t queries;			/* DNS queries the From: walk used (0: cached) */
+	char why[LIMIT_REASON];		/* what is unknown, and why */
+};
+enum valign_state { VALIGN_NO, VALIGN_YES, VALIGN_UNKNOWN, VALIGN_UNCHECKED };
+void valign_start(struct msg *m);
+void valign_message(struct msg *m, struct valign *va);
+/*
+ * Signature i with d= d: fills al (for authres_add_dkim) and d_org (d='s
+ * Organizational Domain, "" unknown); whether d= is aligned under the
+ * adkim that applies (va->why gets the failure when a d= walk met one).
+ * VALIGN_UNCHECKED: a signature that was not verified.
+ */
+enum valign_state valign_signature(struct msg *m, struct valign *va, size_t i,
+    const char *d, struct authres_align *al, char *d_org, size_t d_orglen);
+void valign_free(struct msg *m);
 
 #endif

@@ -31,10 +31,11 @@ snap_create(struct conf *c, const struct snap *prev, char *err, size_t errlen)
 		s->privkeys = privcache_ref(prev->privkeys);
 	else
 		s->privkeys = privcache_create((size_t)c->key_cache_size);
+	s->walks = dmarcwalk_cache_create();
 	s->succ_active = calloc(c->nkeys + 1, sizeof(*s->succ_active));
 	s->succ_logged = calloc(c->nkeys + 1, 1);
 	if (s->succ_active == NULL || s->succ_logged == NULL || s->keys == NULL ||
-	    s->privkeys == NULL) {
+	    s->privkeys == NULL || s->walks == NULL) {
 		snprintf(err, errlen, "out of memory");
 		snap_unref(s);
 		return NULL;
@@ -64,6 +65,7 @@ snap_unref(struct snap *s)
 	align_free(s->align);
 	keycache_free(s->keys);
 	privcache_unref(s->privkeys);
+	dmarcwalk_cache_free(s->walks);
 	free(s->succ_active);
 	free(s->succ_logged);
 	conf_unref(s->conf);

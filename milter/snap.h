@@ -10,6 +10,7 @@
 
 #include "align.h"
 #include "conf.h"
+#include "dmarcwalk.h"
 #include "dns.h"
 #include "keycache.h"
 #include "privcache.h"
@@ -21,6 +22,7 @@ struct snap {
 	struct align *align;
 	struct keycache *keys;	/* parsed key records seen in DNS */
 	struct privcache *privkeys;	/* decoded signing keys, shared across reloads */
+	struct dmarcwalk_cache *walks;	/* DMARC tree walk outcomes */
 	int *succ_active;	/* per key: signing with the successor (atomic) */
 	char *succ_logged;	/* per key: "still waiting" already logged (main thread) */
 };

@@ -41,17 +41,7 @@ verify_lookups(struct msg *m)
 			started++;
 		}
 	}
-	if (cf->dmarc_lookup && m->from_domain[0]) {
-		char name[LIMIT_DOMAIN + 16];
-
-		snprintf(name, sizeof(name), "_dmarc.%s", m->from_domain);
-		m->dmarc_q = dns_txt_start(m->snap->dns, name);
-		if (align_org_domain(m->snap->align, m->from_domain, m->from_org,
-		    sizeof(m->from_org)) == 0 && strcmp(m->from_org, m->from_domain) != 0) {
-			snprintf(name, sizeof(name), "_dmarc.%s", m->from_org);
-			m->dmarc_org_q = dns_txt_start(m->snap->dns, name);
-		}
-	}
+	valign_start(m);
 }
 
 /* Which outcome decides the action when nothing passed: the most serious. */
@@ -89,27 +79,6 @@ collect_keys(struct msg *m)
 	}
 }
 
-/* The From domain's adkim: its own DMARC record, else its organization's. */
-static char
-dmarc_adkim(struct msg *m)
-{
-	struct dns_query *qs[2] = { m->dmarc_q, m->dmarc_org_q };
-	size_t i, k;
-	char adkim = 'r';
-
-	for (k = 0; k < 2; k++) {
-		const struct dns_result *r;
-
-		if (qs[k] == NULL)
-			continue;
-		r = dns_query_wait(qs[k]);
-		for (i = 0; r->status == DNS_OK && i < r->n; i++)
-			if (align_dmarc_adkim(r->txt[i], r->txtlen[i], &adkim) == 0)
-				return adkim;
-	}
-	return 'r';
-}
-
 /* Settings that turn a technically good signature into policy. */
 static void
 apply_policy(struct msg *m, struct dkim_verdict *v)
@@ -135,10 +104,12 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	const struct conf *cf = m->snap->conf;
 	struct buf ar, summary;
 	size_t i, n;
-	int any_pass = 0, any_aligned = 0, k;
+	int any_pass = 0, any_aligned = 0, any_unknown = 0, k;
 	enum dkim_status worst = DKIM_NONE;
 	const char *verdict, *detail = NULL;
-	char adkim = 'r', *val;
+	char *val;
+	struct valign va;
+	struct authres_policy pol;
 	enum conf_action act = ACTION_ACCEPT;
 	sfsistat rc;
 
@@ -150,8 +121,7 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	collect_keys(m);
 	dkim_eom(m->d);
-	if (m->from_domain[0])
-		adkim = dmarc_adkim(m);
+	valign_message(m, &va);
 	buf_init(&ar, LIMIT_OUT_HEADER);
 	buf_init(&summary, 4096);
 	authres_begin(&ar, cf->authserv_id);
@@ -159,6 +129,8 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	for (i = 0; i < n; i++) {
 		struct dkim_verdict *v = dkim_verdict(m->d, i);
 		struct authres_align al;
+		enum valign_state st = VALIGN_UNCHECKED;
+		char d_org[LIMIT_DOMAIN + 1] = "";
 
 		if (m->dkim_failed && v->status == DKIM_PASS) {
 			v->status = DKIM_TEMPERROR;
@@ -166,21 +138,23 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 		}
 		apply_policy(m, v);
 		memset(&al, 0, sizeof(al));
-		if (m->from_domain[0] && v->parsed) {
-			al.from_domain = m->from_domain;
-			al.strict = align_strict(v->sig->d, m->from_domain);
-			al.relaxed = al.strict ||
-			    align_relaxed(m->snap->align, v->sig->d, m->from_domain);
-			al.mode = adkim;
-		}
+		if (m->from_domain[0] && v->parsed)
+			st = valign_signature(m, &va, i, v->sig->d, &al, d_org, sizeof(d_org));
 		if (v->status == DKIM_PASS) {
 			any_pass = 1;
-			if (al.from_domain && (adkim == 's' ? al.strict : al.relaxed))
-				any_aligned = 1;
+			any_aligned |= st == VALIGN_YES;
+			any_unknown |= st == VALIGN_UNKNOWN;
 		}
 		if (status_rank(v->status) > status_rank(worst))
 			worst = v->status;
-		authres_add_dkim(&ar, v, al.from_domain ? &al : NULL);
+		authres_add_dkim(&ar, v, st != VALIGN_UNCHECKED ? &al : NULL);
+		if (st != VALIGN_UNCHECKED) {
+			/* Per signature: the method, and d='s Organizational Domain. */
+			memset(&pol, 0, sizeof(pol));
+			pol.method = va.method;
+			pol.org = d_org;
+			authres_add_policy(&ar, &pol);
+		}
 		buf_printf(&summary, "%s%s:%s/%s", i ? "," : "", dkim_status_name(v->status),
 		    v->sig->d[0] ? v->sig->d : "-", v->sig->s[0] ? v->sig->s : "-");
 	}
@@ -203,10 +177,22 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	/*
 	 * An author field that does not parse can never align, whatever the
 	 * signatures say: that is a failure, not an absence of signatures.
+	 * A passing signature whose alignment a DNS failure hid, and none
+	 * aligned: temperror, as RFC 8601 means it, never a guess.
 	 */
 	verdict = m->from_fields > 0 && m->nfrom < 0 ? "fail" : n == 0 ? "none" :
-	    any_aligned ? "aligned-pass" : any_pass ? "unaligned-pass" : "fail";
+	    any_aligned ? "aligned-pass" : any_unknown ? "temperror" :
+	    any_pass ? "unaligned-pass" : "fail";
+	if (any_unknown && !any_aligned && detail == NULL)
+		detail = va.why;
 	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);
+	if (m->from_domain[0]) {
+		pol.method = va.method;
+		pol.org = va.org_known ? va.org : NULL;
+		pol.adkim = va.adkim;
+		pol.source = va.source;
+		authres_add_policy(&ar, &pol);
+	}
 	/* Remove forged results claiming to be ours, highest index first. */
 	for (k = (int)m->nar - 1; k >= 0; k--)
 		smfi_chgheader(ctx, "Authentication-Results", m->ar_index[k], NULL);
@@ -225,9 +211,12 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 		}
 	}
 	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
-	    "alignment=%s adkim=%c removed_ar=%zu action=%s%s%s%s", milter_qid(m),
+	    "alignment=%s adkim=%c method=%s org=%s adkim_source=%s dmarc_queries=%zu "
+	    "removed_ar=%zu action=%s%s%s%s", milter_qid(m),
 	    c->addr[0] ? c->addr : "-", m->from_domain[0] ? m->from_domain : "-", n,
-	    n ? buf_str(&summary) : "none", verdict, adkim, m->nar, conf_action_name(act),
+	    n ? buf_str(&summary) : "none", verdict, va.adkim, va.method,
+	    va.org_known ? va.org : "-", va.source[0] ? va.source : "-", va.queries, m->nar,
+	    conf_action_name(act),
 	    m->from_why ? " from_error=\"" : "", m->from_why ? m->from_why : "",
 	    m->from_why ? "\"" : "");
 	buf_release(&ar);

@@ -5,7 +5,8 @@
 # only; the system's Postfix instance and /etc/postfix are never touched
 # (/etc/postfix is read as meta_directory, for postfix-files):
 #   - t/dns/testdns: publishes the test keys (fresh RSA 2048 and Ed25519),
-#     _dmarc.strict.example.org (adkim=s), a DNSSEC-signed zone
+#     _dmarc.strict.example.org (adkim=s) and _dmarc.example.com (so that
+#     mail.example.com aligns relaxed under RFC 9989), a DNSSEC-signed zone
 #     secure.example.net, a SERVFAIL zone servfail.example.net and a zone
 #     that never answers, blackhole.example.net;
 #   - dkimgate -f on a unix socket, with a configuration written here
@@ -206,6 +207,9 @@ ed_p=$(openssl pkey -in "$K/ed.pem" -pubout -outform DER | tail -c 32 | base64 -
 	printf 'rsa._domainkey.strict.example.org\tTXT\tv=DKIM1; k=rsa; p=%s\n' "$rsa_p"
 	printf 'rsa._domainkey.sub.strict.example.org\tTXT\tv=DKIM1; k=rsa; p=%s\n' "$rsa_p"
 	printf '_dmarc.strict.example.org\tTXT\tv=DMARC1; p=none; adkim=s\n'
+	# RFC 9989: mail.example.com shares example.com's Organizational
+	# Domain only when the tree walk finds a record there.
+	printf '_dmarc.example.com\tTXT\tv=DMARC1; p=none\n'
 	printf 'rsa._domainkey.secure.example.net\tTXT\tv=DKIM1; k=rsa; p=%s\n' "$rsa_p"
 } >"$work/records.tsv"
 dnsport=$("$testdns" start "$work/dns" --signed secure.example.net \

@@ -1,0 +1,255 @@
+/*
+ * dmarcwalk.c - tree walks over the resolver, and their cache (see dmarcwalk.h).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "dmarcwalk.h"
+
+struct slot {
+	char domain[LIMIT_DOMAIN + 1];
+	time_t expires;
+	struct dmarc_result res;
+};
+
+struct dmarcwalk_cache {
+	pthread_mutex_t lock;
+	struct slot slots[DMARCWALK_CACHE_SLOTS];
+};
+
+struct dmarcwalk {
+	struct dmarc_walk walk;
+	struct dns_query *q[DMARC_WALK_MAX];
+	int waited;
+	int cached;
+	struct dmarcwalk_cache *cache;
+	struct dmarc_result res;
+};
+
+static time_t
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+struct dmarcwalk_cache *
+dmarcwalk_cache_create(void)
+{
+	struct dmarcwalk_cache *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void
+dmarcwalk_cache_free(struct dmarcwalk_cache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* FNV-1a over the domain; a collision only costs a walk. */
+static struct slot *
+slot_of(struct dmarcwalk_cache *c, const char *d)
+{
+	unsigned long h = 2166136261UL;
+
+	for (; *d != '\0'; d++)
+		h = (h ^ (unsigned char)*d) * 16777619UL;
+	return &c->slots[h % DMARCWALK_CACHE_SLOTS];
+}
+
+static int
+cache_get(struct dmarcwalk_cache *c, const char *d, struct dmarc_result *res)
+{
+	struct slot *s;
+	int hit;
+
+	if (c == NULL)
+		return 0;
+	s = slot_of(c, d);
+	pthread_mutex_lock(&c->lock);
+	hit = s->domain[0] != '\0' && strcmp(s->domain, d) == 0 &&
+	    s->expires > now_mono();
+	if (hit)
+		*res = s->res;
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void
+cache_put(struct dmarcwalk_cache *c, const char *d, const struct dmarc_result *res,
+    int ttl)
+{
+	struct slot *s;
+
+	/* Only a walk that decided everything may stand in for the DNS. */
+	if (c == NULL || ttl <= 0 || !res->policy_known || !res->org_known)
+		return;
+	if (ttl > DMARCWALK_MAX_TTL)
+		ttl = DMARCWALK_MAX_TTL;
+	s = slot_of(c, d);
+	pthread_mutex_lock(&c->lock);
+	str_copy(s->domain, d, sizeof(s->domain));
+	s->expires = now_mono() + ttl;
+	s->res = *res;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+dmarcwalk_answer(const struct dns_result *r, struct dmarc_answer *a)
+{
+	switch (r->status) {
+	case DNS_OK:
+		dmarc_answer_from_txt(a, (const char *const *)r->txt, r->txtlen, r->n);
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		memset(a, 0, sizeof(*a));
+		a->kind = DMARC_ANS_NONE;
+		break;
+	default:
+		/* SERVFAIL, timeout, a DNSSEC failure: nothing may be concluded. */
+		memset(a, 0, sizeof(*a));
+		a->kind = DMARC_ANS_TEMP;
+		str_copy(a->why, r->why, sizeof(a->why));
+		break;
+	}
+}
+
+/* "_dmarc." + domain into out; -1 when it does not fit a DNS name. */
+static int
+dmarc_name(const char *domain, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "_dmarc.%s", domain);
+
+	return n < 0 || (size_t)n >= outlen || n > 253 ? -1 : 0;
+}
+
+struct dmarcwalk *
+dmarcwalk_start(struct dns *dns, struct dmarcwalk_cache *cache, const char *domain)
+{
+	struct dmarcwalk *w = calloc(1, sizeof(*w));
+	size_t i;
+
+	if (w == NULL)
+		return NULL;
+	if (dmarc_walk_plan(&w->walk, domain) < 0) {
+		free(w);
+		return NULL;
+	}
+	w->cache = cache;
+	if (cache_get(cache, w->walk.start, &w->res)) {
+		w->cached = w->waited = 1;
+		return w;
+	}
+	for (i = 0; i < w->walk.ntargets; i++) {
+		char name[LIMIT_DOMAIN + 8];
+
+		/* A name too long for _dmarc is left unasked; the wait says so. */
+		if (dmarc_name(w->walk.target[i], name, sizeof(name)) == 0)
+			w->q[i] = dns_txt_start(dns, name);
+	}
+	return w;
+}
+
+const struct dmarc_result *
+dmarcwalk_wait(struct dmarcwalk *w)
+{
+	size_t i;
+	int ttl = DMARCWALK_MAX_TTL;
+
+	if (w->waited)
+		return &w->res;
+	w->waited = 1;
+	for (i = 0; i < w->walk.ntargets; i++) {
+		struct dmarc_answer a;
+
+		if (w->q[i] == NULL) {
+			memset(&a, 0, sizeof(a));
+			a.kind = DMARC_ANS_TEMP;
+			str_copy(a.why, "cannot ask: name too long or out of memory",
+			    sizeof(a.why));
+		} else {
+			const struct dns_result *r = dns_query_wait(w->q[i]);
+
+			dmarcwalk_answer(r, &a);
+			if (r->ttl < ttl)
+				ttl = r->ttl;
+		}
+		if (dmarc_walk_feed(&w->walk, &a))
+			break;
+	}
+	dmarc_walk_result(&w->walk, &w->res);
+	cache_put(w->cache, w->walk.start, &w->res, ttl);
+	return &w->res;
+}
+
+int
+dmarcwalk_cached(const struct dmarcwalk *w)
+{
+	return w->cached;
+}
+
+void
+dmarcwalk_free(struct dmarcwalk *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	/* Queries past the walk's end may still be in flight: dns.c owns them then. */
+	for (i = 0; i < DMARC_WALK_MAX; i++)
+		dns_query_free(w->q[i]);
+	free(w);
+}
+
+int
+dmarcwalk_run(struct dns *dns, const char *domain, struct dmarc_result *res,
+    struct dmarcwalk_step *steps, size_t *nsteps)
+{
+	struct dmarc_walk walk;
+	size_t i;
+
+	*nsteps = 0;
+	if (dmarc_walk_plan(&walk, domain) < 0)
+		return -1;
+	for (i = 0; i < walk.ntargets; i++) {
+		struct dmarcwalk_step *st = &steps[i];
+		struct dmarc_answer a;
+		struct dns_result r;
+
+		memset(st, 0, sizeof(*st));
+		*nsteps = i + 1;
+		if (dmarc_name(walk.target[i], st->name, sizeof(st->name)) < 0) {
+			memset(&a, 0, sizeof(a));
+			a.kind = DMARC_ANS_TEMP;
+			str_copy(a.why, "name too long", sizeof(a.why));
+			st->dns = "error";
+		} else {
+			dns_txt(dns, st->name, &r);
+			dmarcwalk_answer(&r, &a);
+			st->dns = dns_status_name(r.status);
+			dns_result_clear(&r);
+		}
+		st->kind = a.kind;
+		st->rec = a.rec;
+		str_copy(st->why, a.why, sizeof(st->why));
+		if (dmarc_walk_feed(&walk, &a))
+			break;
+	}
+	dmarc_walk_result(&walk, res);
+	return 0;
+}
