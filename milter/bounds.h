@@ -12,6 +12,13 @@
 #define LIMIT_HEADER_FIELD   (256 * 1024)
 /* All header fields of one message together. */
 #define LIMIT_HEADER_TOTAL   (1024 * 1024)
+/*
+ * The largest milter packet taken from the MTA. libmilter drops the
+ * connection, telling us nothing, on a bigger one (64 KB by default), so
+ * this is set well above every limit here: a header field up to this size
+ * reaches dkimgate, which logs it and answers as for any oversized header.
+ */
+#define LIMIT_MILTER_PACKET  (16 * 1024 * 1024)
 /* Number of header fields kept for one message. */
 #define LIMIT_HEADER_COUNT   2000
 /* Tags in one tag=value list (signature or key record). */

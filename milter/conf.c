@@ -23,6 +23,7 @@
 
 #include <libconfig.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "dkim.h"
 
@@ -523,6 +524,32 @@ check_key_readable(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A key's d= and s= go into every signature and into DNS names: each must
+ * be a domain name (a bare "*" or a wildcard is a pattern, not a domain;
+ * a selector is dot-separated LDH labels too, RFC 6376 3.1).
+ */
+static int
+key_names_bad(struct loader *ld, const config_setting_t *e, const char *id,
+    const char *dom, const char *sel)
+{
+	char norm[LIMIT_DOMAIN + 1];
+	const char *why;
+	int bad = 0;
+
+	if (addr_domain(dom, strlen(dom), norm, sizeof(norm), &why) < 0) {
+		err_at(ld, e, "key '%s': domain '%s' is not a domain name (%s)", id, dom, why);
+		bad = 1;
+	}
+	if (addr_domain(sel, strlen(sel), norm, sizeof(norm), &why) < 0 ||
+	    strcasecmp(norm, sel) != 0) {
+		err_at(ld, e, "key '%s': selector '%s' is not a selector (letters, digits "
+		    "and hyphens, labels separated by dots)", id, sel);
+		bad = 1;
+	}
+	return bad;
+}
+
 static void
 load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_keys)
 {
@@ -552,6 +579,8 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_k
 			err_at(ld, e, "a key needs id, domain, selector and file");
 			continue;
 		}
+		if (key_names_bad(ld, e, id, dom, sel))
+			continue;
 		if ((idx = keyset_add_key(set, id, dom, sel, file,
 		    (int)config_setting_source_line(e), err, sizeof(err))) < 0) {
 			err_at(ld, e, "%s", err);
@@ -608,6 +637,11 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 			continue;
 		}
 		nk = config_setting_length(kl);
+		if (nk == 0) {
+			/* An entry that matches but signs with nothing hides a mistake. */
+			err_at(ld, e, "signing_table entry for '%s' lists no key", from);
+			continue;
+		}
 		if (nk > LIMIT_SIGNERS)
 			err_at(ld, kl, "signing_table: %d keys for '%s', at most %d signatures "
 			    "per message", nk, from, LIMIT_SIGNERS);

@@ -250,7 +250,21 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (m == NULL || m->dkim_failed)
 		return ok;
 	/* Without HDR_LEADSPC the MTA dropped the space after the colon. */
-	dkim_header_nv(m->d, name, value, !c->leadspc);
+	if (dkim_header_nv(m->d, name, value, !c->leadspc) < 0 && !m->hdr_logged) {
+		size_t fl = strlen(name) + 1 + strlen(value);
+
+		/* Once per message: what made the header too large, and how big. */
+		m->hdr_logged = 1;
+		update_qid(ctx, m);
+		if (fl > LIMIT_HEADER_FIELD)
+			log_msg(LOG_WARNING, "%s: oversized-header field_bytes=%zu "
+			    "reason=\"a field over %d bytes\"", milter_qid(m), fl,
+			    LIMIT_HEADER_FIELD);
+		else
+			log_msg(LOG_WARNING, "%s: oversized-header field_bytes=%zu "
+			    "reason=\"header over %d bytes or %d fields\"", milter_qid(m), fl,
+			    LIMIT_HEADER_TOTAL, LIMIT_HEADER_COUNT);
+	}
 	if (!m->sign && strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_seen++;
 		if (authres_claims_id(value, m->snap->conf->authserv_id) &&
@@ -576,11 +590,13 @@ milter_setup(struct snap *initial, char *err, size_t errlen)
 	free(sock);
 	smfi_settimeout(cf->milter_timeout);
 	/*
-	 * libmilter drops the connection on a packet over 64 KB, and Postfix
-	 * sends header fields up to its header_size_limit (100 KB): take
-	 * every field our own limits can hold and let them decide.
+	 * libmilter drops the connection on a packet over its limit (64 KB by
+	 * default) without a word to us or the MTA, and Postfix sends header
+	 * fields up to its header_size_limit (100 KB, or whatever is set):
+	 * take far more than our own limits hold, so that they decide, log
+	 * and answer.
 	 */
-	smfi_setmaxdatasize(LIMIT_HEADER_TOTAL);
+	smfi_setmaxdatasize(LIMIT_MILTER_PACKET);
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		snprintf(err, errlen, "cannot open socket %s", cf->socket);
 		return -1;

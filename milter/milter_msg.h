@@ -30,6 +30,7 @@ struct msg {
 	size_t nar, ar_alloc;
 	int ar_lost;			/* one could not be remembered: tempfail */
 	int ar_seen;			/* A-R fields seen so far */
+	int hdr_logged;			/* the oversized header was logged */
 	struct dns_query *q[LIMIT_SIGNATURES];
 	struct dns_query *dmarc_q, *dmarc_org_q;
 	char from_addr[LIMIT_DOMAIN + 130];

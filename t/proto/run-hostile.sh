@@ -128,6 +128,15 @@ nul-header-sign|sign|NUL in a header field (signing): a verdict
 cr-header|verify|bare CR in a header field: one well-formed A-R
 cr-header-sign|sign|bare CR in a header field (signing): signed, and it verifies
 hdr-70k-sign|sign|70 KiB of header in 700 fields (signing): signed, and it verifies
+field-1m-sign|sign|one header field of 1 MiB + 1 KiB (signing): 550 5.3.4 explained, logged with queue id and size
+field-1m-verify|verify|one header field of 1 MiB + 1 KiB (verifying): an A-R, logged with queue id and size
+field-3m-sign|sign|one header field of 3 MiB (signing): 550 5.3.4 explained, logged
+conf-key-no-file|conf|a key without its file: refused at load with file:line
+conf-table-no-key|conf|a signing_table entry with no key: refused at load with file:line
+conf-star-no-key|conf|a bare "*" signing_table entry with no key: refused at load with file:line
+conf-key-star-domain|conf|a key whose domain is a bare "*": refused at load with file:line
+conf-key-star-selector|conf|a key whose selector is "*": refused at load with file:line
+conf-key-bad-domain|conf|a key whose domain has a ';' in it: refused at load with file:line
 ROWS
 )
 
@@ -353,6 +362,69 @@ want_hdr-70k-sign() {
 	archeck "$1-v" 'dkim=pass' 'dkim-alignment=aligned-pass'
 }
 
+# bigfield FILE BYTES: a message with one X-Big field of BYTES bytes.
+bigfield() {
+	{
+		printf 'From: alice@example.com\r\nX-Big: '
+		head -c "$2" /dev/zero | tr '\0' b
+		printf '\r\nTo: bob@example.net\r\nSubject: big field\r\n\r\nbody\r\n'
+	} >"$1"
+}
+# want_bigfield NAME BYTES: the log names the queue id and the field's size.
+want_bigfield_log() {
+	newlog | grep -Eq "^dkimgate\[warning\]: 4C00000001: oversized-header field_bytes=$(($2 + 7)) reason=\"a field over " ||
+		{ echo "# no oversized-header line with the queue id and $(($2 + 7)) bytes:"; newlog | tail -n 3; return 1; }
+}
+want_too_large_reply() {
+	case "$(verdict "$1")" in 'replycode code="550 5.3.4 message header too large to sign"'*) ;; *) false ;; esac ||
+		{ echo "# verdict $(verdict "$1")"; return 1; }
+}
+build_field-1m-sign() { bigfield "$M/$1.eml" $((1024 * 1024 + 1024)); }
+want_field-1m-sign() { want_too_large_reply "$1" && want_bigfield_log "$1" $((1024 * 1024 + 1024)); }
+build_field-1m-verify() { cp "$M/field-1m-sign.eml" "$M/$1.eml"; }
+want_field-1m-verify() {
+	archeck "$1" 'dkim=none' 'dkim-alignment=none|header.from=example.com' &&
+		want_bigfield_log "$1" $((1024 * 1024 + 1024))
+}
+build_field-3m-sign() { bigfield "$M/$1.eml" $((3 * 1024 * 1024)); }
+want_field-3m-sign() { want_too_large_reply "$1" && want_bigfield_log "$1" $((3 * 1024 * 1024)); }
+
+# --- configurations refused at load -----------------------------------------------
+
+# keyconf NAME KEY-ENTRY TABLE-ENTRY: a configuration with these two lines
+# at known line numbers (key: line 4, table: line 7).
+keyconf() {
+	cat >"$work/$1.conf" <<CONF
+socket = "unix:$sock.$1";
+authserv_id = "$AUTHSERV";
+keys = (
+  $2
+);
+signing_table = (
+  $3
+);
+CONF
+}
+# want_refused NAME LINE TEXT: dkimgate -n exits non-zero with FILE:LINE: TEXT.
+want_refused() {
+	[ "$conf_rc" != 0 ] || { echo "# accepted"; return 1; }
+	grep -Fq "$work/$1.conf:$2: $3" "$O/$1.err" ||
+		{ echo "# no '$1.conf:$2: $3' in:"; sed 's/^/#   /' "$O/$1.err"; return 1; }
+}
+goodkey="{ id = \"a1\"; domain = \"example.com\"; selector = \"a1\"; file = \"$K/a1.pem\"; }"
+build_conf-key-no-file() { keyconf "$1" '{ id = "a1"; domain = "example.com"; selector = "a1"; }' '{ from = "example.com"; keys = [ "a1" ]; }'; }
+want_conf-key-no-file() { want_refused "$1" 4 "a key needs id, domain, selector and file"; }
+build_conf-table-no-key() { keyconf "$1" "$goodkey" '{ from = "example.com"; keys = [ ]; }'; }
+want_conf-table-no-key() { want_refused "$1" 7 "signing_table entry for 'example.com' lists no key"; }
+build_conf-star-no-key() { keyconf "$1" "$goodkey" '{ from = "*"; keys = [ ]; }'; }
+want_conf-star-no-key() { want_refused "$1" 7 "signing_table entry for '*' lists no key"; }
+build_conf-key-star-domain() { keyconf "$1" "{ id = \"a1\"; domain = \"*\"; selector = \"a1\"; file = \"$K/a1.pem\"; }" '{ from = "*"; keys = [ "a1" ]; }'; }
+want_conf-key-star-domain() { want_refused "$1" 4 "key 'a1': domain '*' is not a domain name"; }
+build_conf-key-star-selector() { keyconf "$1" "{ id = \"a1\"; domain = \"example.com\"; selector = \"*\"; file = \"$K/a1.pem\"; }" '{ from = "example.com"; keys = [ "a1" ]; }'; }
+want_conf-key-star-selector() { want_refused "$1" 4 "key 'a1': selector '*' is not a selector"; }
+build_conf-key-bad-domain() { keyconf "$1" "{ id = \"a1\"; domain = \"example.com; x\"; selector = \"a1\"; file = \"$K/a1.pem\"; }" '{ from = "example.com"; keys = [ "a1" ]; }'; }
+want_conf-key-bad-domain() { want_refused "$1" 4 "key 'a1': domain 'example.com; x' is not a domain name"; }
+
 # --- run the table --------------------------------------------------------------------
 
 while IFS='|' read -r id mode what; do
@@ -362,6 +434,10 @@ while IFS='|' read -r id mode what; do
 	case $mode in
 	sign) mc "$id" -c "$SIGN" -o "$O/$id.eml" "$M/$id.eml" ;;
 	verify) mc "$id" -c "$VERIFY" -o "$O/$id.eml" "$M/$id.eml" ;;
+	conf)
+		"$DKIMGATE" -n -c "$work/$id.conf" >"$O/$id.out" 2>"$O/$id.err"
+		conf_rc=$? mc_rc=0
+		;;
 	esac
 	if [ "$mc_rc" != 0 ]; then
 		not_ok "$id: $what (milterclient: $(head -c 300 "$O/$id.err"))"
