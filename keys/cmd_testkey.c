@@ -238,7 +238,8 @@ test_all(const struct testkey_opts *o)
 	struct dns *dns;
 	const char *resolver, *anchor;
 	enum keycheck_verdict worst = KEYCHECK_OK, v;
-	size_t i, nworse[3] = { 0, 0, 0 };
+	size_t i, si, ki, nall = 0, nworse[3] = { 0, 0, 0 };
+	const struct conf_key **all;
 
 	buf_init(&errors, 64 * 1024);
 	if ((c = conf_load(o->config, CONF_KEYS_DECODE, &errors)) == NULL) {
@@ -253,6 +254,9 @@ test_all(const struct testkey_opts *o)
 		}
 	}
 	buf_release(&errors);
+	if (c->source_problems != NULL)
+		fprintf(stderr, "dkimctl: problems in the key sources of %s:\n%s", o->config,
+		    c->source_problems);
 	resolver = o->resolver ? o->resolver : c->resolver;
 	anchor = o->anchor ? o->anchor : c->trust_anchor;
 	if (o->anchor == NULL && anchor != NULL && *anchor != '\0' &&
@@ -263,10 +267,16 @@ test_all(const struct testkey_opts *o)
 	}
 	dns = open_dns(resolver, anchor, o->timeout_ms ? o->timeout_ms :
 	    c->dns_timeout * 1000);
-	if (c->nkeys == 0)
+	if (conf_nkeys_all(c) == 0)
 		printf("%s has no keys\n", o->config);
-	for (i = 0; i < c->nkeys; i++) {
-		const struct conf_key *k = &c->keys[i];
+	/* dkimgate.conf's own keys, then those of each source. */
+	if ((all = calloc(conf_nkeys_all(c) + 1, sizeof(*all))) == NULL)
+		die_status(EXIT_KEY_USAGE, "out of memory");
+	for (si = 0; si < c->nsets; si++)
+		for (ki = 0; ki < c->sets[si]->nkeys; ki++)
+			all[nall++] = &c->sets[si]->keys[ki];
+	for (i = 0; i < nall; i++) {
+		const struct conf_key *k = all[i];
 		struct crypto_key *priv = crypto_key_ref(k->key);
 		char what[512], err[512];
 
@@ -298,10 +308,11 @@ test_all(const struct testkey_opts *o)
 			rotation_advice(c, k);
 		}
 	}
-	if (c->nkeys > 1)
-		printf("\nall %zu keys: %s (%zu fail, %zu warn, %zu ok)\n", c->nkeys,
+	if (conf_nkeys_all(c) > 1)
+		printf("\nall %zu keys: %s (%zu fail, %zu warn, %zu ok)\n", conf_nkeys_all(c),
 		    keycheck_verdict_name(worst), nworse[KEYCHECK_FAIL],
 		    nworse[KEYCHECK_WARN], nworse[KEYCHECK_OK]);
+	free(all);
 	dns_free(dns);
 	conf_unref(c);
 	return (int)worst;

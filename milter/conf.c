@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "dkim.h"
+#include "sources.h"
 
 enum stype { S_STR, S_INT, S_BOOL, S_ACTION, S_CANON, S_MODE };
 
@@ -57,6 +58,7 @@ static const struct setting settings[] = {
 	{ "max_delivery_delay", S_INT, NULL, 7 * 86400, 0, 365LL * 86400,
 	    O(max_delivery_delay), 1 },
 	{ "key_cache_size", S_INT, NULL, 4096, 1, 10000000, O(key_cache_size), 1 },
+	{ "watch_interval", S_INT, NULL, 30, 1, 86400, O(watch_interval), 1 },
 	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
 	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
 	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
@@ -86,7 +88,7 @@ static const struct setting settings[] = {
 /* Names handled by the list parsers, for the unknown-name check. */
 static const char *const list_names[] = {
 	"sign.internal_networks", "sign.daemon_names", "sign.headers", "sign.oversign",
-	"keys", "signing_table", "users",
+	"keys", "signing_table", "users", "sources",
 };
 static const char *const groups[] = { "sign", "verify", "dns" };
 
@@ -711,6 +713,14 @@ load_users(struct loader *ld, config_t *cf, struct conf *c)
 struct conf *
 conf_load(const char *path, enum conf_keys read_keys, struct buf *errors)
 {
+	return conf_load_from(path, read_keys, NULL, errors);
+}
+
+struct conf *
+conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *prev,
+    struct buf *errors)
+{
+	struct buf problems;
 	struct loader ld = { path, errors, 0 };
 	struct conf *c;
 	config_t cf;
@@ -809,6 +819,12 @@ conf_load(const char *path, enum conf_keys read_keys, struct buf *errors)
 	load_keys(&ld, &cf, c, read_keys);
 	load_table(&ld, &cf, c);
 	load_users(&ld, &cf, c);
+	buf_init(&problems, 16 * 1024 * 1024);
+	ld.nerr += sources_load(path, config_lookup(&cf, "sources"), c, prev, read_keys,
+	    errors, &problems);
+	if (problems.len > 0)
+		c->source_problems = buf_steal(&problems);
+	buf_release(&problems);
 	c->keys = c->sets[0]->keys;
 	c->nkeys = c->sets[0]->nkeys;
 	c->table = c->sets[0]->table;
@@ -847,6 +863,8 @@ conf_unref(struct conf *c)
 	for (i = 0; i < c->nsets; i++)
 		keyset_unref(c->sets[i]);
 	free(c->sets);
+	sources_free(c->sources, c->nsources);
+	free(c->source_problems);
 	for (i = 0; i < c->nusers; i++) {
 		free(c->users[i].name);
 		strv_free(c->users[i].from, c->users[i].nfrom);

@@ -17,6 +17,8 @@
 #include "crypto.h"
 #include "keyset.h"
 
+struct source;
+
 enum conf_action {
 	ACTION_ACCEPT = 0,
 	ACTION_TEMPFAIL,
@@ -89,6 +91,15 @@ struct conf {
 	struct keyset **sets;
 	size_t nsets;
 	int key_cache_size;		/* decoded private keys kept (privcache) */
+	/* The sources list (sources.h): sets[1..] in the same order. */
+	struct source *sources;
+	size_t nsources;
+	int watch_interval;		/* seconds between scans of sources */
+	/*
+	 * "file:line: reason" lines about entries of sources read by this load
+	 * (not of those reused from the running configuration); NULL: none.
+	 */
+	char *source_problems;
 	struct conf_user *users;
 	size_t nusers;
 	/* verifying */
@@ -120,6 +131,12 @@ enum conf_keys {
  * errors as "file:line: reason\n".
  */
 struct conf *conf_load(const char *path, enum conf_keys keys, struct buf *errors);
+/*
+ * The same, reusing what the running configuration prev (may be NULL) read
+ * from sources that did not change since.
+ */
+struct conf *conf_load_from(const char *path, enum conf_keys keys, const struct conf *prev,
+    struct buf *errors);
 /* A snapshot with every default and no keys (for tests and dkimctl). */
 struct conf *conf_defaults(void);
 struct conf *conf_ref(struct conf *c);

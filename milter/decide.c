@@ -214,9 +214,12 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 	if (set == c->sets[0])
 		explain(ex, "signing_table entry '%s' (line %d) matches %s", best->pattern,
 		    best->line, from);
-	else
+	else if (best->line > 0)
 		explain(ex, "signing_table entry '%s' (%s:%d) matches %s", best->pattern,
 		    set->origin, best->line, from);
+	else
+		explain(ex, "signing_table entry '%s' (%s) matches %s", best->pattern,
+		    set->origin, from);
 	if (user != NULL && *user != '\0') {
 		/* The user's own entry, else the "*" entry for everyone else. */
 		for (i = 0; i < c->nusers; i++)

@@ -151,6 +151,12 @@ keyset_add_entry(struct keyset *ks, const char *pattern, int line, int *first)
 	return (long)ks->ntable++;
 }
 
+long
+keyset_entry_index(const struct keyset *ks, const char *pattern)
+{
+	return strmap_get(ks->patterns, pattern, strlen(pattern));
+}
+
 int
 keyset_entry_add_key(struct keyset *ks, size_t e, size_t k)
 {

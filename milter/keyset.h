@@ -79,6 +79,8 @@ long keyset_key_index(const struct keyset *ks, const char *id);
  * the entry that stays); -1 when out of memory.
  */
 long keyset_add_entry(struct keyset *ks, const char *pattern, int line, int *first);
+/* Index of the entry for exactly this pattern (any case), or -1. */
+long keyset_entry_index(const struct keyset *ks, const char *pattern);
 /* Append key index k to entry e; -1 when out of memory. */
 int keyset_entry_add_key(struct keyset *ks, size_t e, size_t k);
 

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "milter.h"
 #include "snap.h"
+#include "sources.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -43,6 +44,8 @@
 #define DEFAULT_CONF SYSCONFDIR "/dkimgate/dkimgate.conf"
 /* How long SIGTERM waits for messages in flight. */
 #define DRAIN_SECONDS 30
+/* After a change in a watched source, wait this long for more before reloading. */
+#define WATCH_SETTLE_MS 200
 
 static int sigpipe_fd[2] = { -1, -1 };
 
@@ -370,9 +373,22 @@ warn_restart_only(const struct conf *old, const struct conf *nw)
 		    "reason=\"changed, takes effect at the next restart\"");
 }
 
+/* Each problem with an entry of a source, one log line each. */
+static void
+log_source_problems(const struct conf *c)
+{
+	const char *p = c->source_problems, *nl;
+
+	while (p != NULL && *p && (nl = strchr(p, '\n')) != NULL) {
+		log_msg(LOG_WARNING, "warning event=source reason=\"%.*s\"", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
 /* A new snapshot (the caller's reference), or NULL when the old one stays. */
 static struct snap *
-reload(const char *path, const struct conf *running, const struct snap *live)
+reload(const char *path, const struct conf *running, const struct snap *live,
+    const char *trigger)
 {
 	struct buf errors;
 	struct conf *c;
@@ -380,7 +396,7 @@ reload(const char *path, const struct conf *running, const struct snap *live)
 	char err[512];
 
 	buf_init(&errors, 65536);
-	c = conf_load(path, CONF_KEYS_CHECK, &errors);
+	c = conf_load_from(path, CONF_KEYS_CHECK, live->conf, &errors);
 	if (c == NULL) {
 		const char *p = buf_str(&errors), *nl;
 
@@ -395,6 +411,7 @@ reload(const char *path, const struct conf *running, const struct snap *live)
 		return NULL;
 	}
 	buf_release(&errors);
+	log_source_problems(c);
 	warn_restart_only(running, c);
 	if ((s = snap_create(c, live, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
@@ -409,9 +426,45 @@ reload(const char *path, const struct conf *running, const struct snap *live)
 		return NULL;
 	}
 	milter_swap(snap_ref(s));
-	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu", path,
-	    conf_nkeys_all(s->conf), conf_ntable_all(s->conf));
+	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu trigger=%s", path,
+	    conf_nkeys_all(s->conf), conf_ntable_all(s->conf), trigger);
 	return s;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+rearm_watch(struct srcwatch *w, const struct conf *c)
+{
+	char err[512];
+
+	if (srcwatch_set(w, c, err, sizeof(err)) < 0)
+		log_msg(LOG_WARNING, "warning event=watch reason=\"%s; use watch = \\\"scan\\\"\"",
+		    err);
+}
+
+/* Reload (on a signal or a change seen by the watch); the snapshot now live. */
+static struct snap *
+reload_and_swap(const char *path, const struct conf *c, struct snap *live,
+    struct srcwatch *w, const char *trigger)
+{
+	struct snap *ns;
+
+	notify_systemd("RELOADING=1");
+	if ((ns = reload(path, c, live, trigger)) != NULL) {
+		snap_unref(live);
+		live = ns;
+		rearm_watch(w, live->conf);
+	}
+	notify_systemd("READY=1");
+	return live;
 }
 
 /* 1 when some key has a successor not yet in use (worth polling DNS for). */
@@ -441,6 +494,8 @@ main(int argc, char **argv)
 	const char *e_client = NULL, *e_user = NULL, *e_daemon = NULL, *e_from = NULL;
 	int foreground = 0, check = 0, explain_mode = 0, ch, stopping = 0, checked = 0;
 	struct snap *live = NULL;
+	struct srcwatch *watch;
+	long long next_succ, next_scan, reload_due = -1;
 	struct buf errors;
 	struct conf *c;
 	struct snap *s;
@@ -486,6 +541,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	buf_release(&errors);
+	if (check && c->source_problems != NULL) {
+		fputs(c->source_problems, stderr);
+		fprintf(stderr, "dkimgate: %s: problems in the key sources (the daemon "
+		    "would serve without those entries)\n", path);
+		conf_unref(c);
+		return 1;
+	}
 	if (check) {
 		printf("%s: OK (%zu keys, %zu signing table entries, %zu users)\n", path,
 		    conf_nkeys_all(c), conf_ntable_all(c), c->nusers);
@@ -504,6 +566,7 @@ main(int argc, char **argv)
 	if (!foreground)
 		daemonize();
 	log_open("dkimgate", strcmp(logdest ? logdest : c->log, "stderr") == 0);
+	log_source_problems(c);
 	if (pipe2(sigpipe_fd, O_CLOEXEC) < 0) {
 		log_msg(LOG_ERR, "error event=start reason=\"pipe: %s\"", strerror(errno));
 		return 1;
@@ -569,31 +632,57 @@ main(int argc, char **argv)
 	/* In "warn" mode the DNS checks run once we serve: they may be slow. */
 	if (!checked)
 		keywatch_check_all(live, time(NULL));
+	if ((watch = srcwatch_create()) == NULL) {
+		log_msg(LOG_ERR, "error event=start reason=\"out of memory\"");
+		return 1;
+	}
+	rearm_watch(watch, live->conf);
+	next_succ = now_ms() + live->conf->key_check_interval * 1000LL;
+	next_scan = now_ms() + live->conf->watch_interval * 1000LL;
 	for (;;) {
-		struct pollfd pfd = { sigpipe_fd[0], POLLIN, 0 };
-		int timeout = successor_pending(live) ?
-		    live->conf->key_check_interval * 1000 : -1;
+		struct pollfd pfd[2] = { { sigpipe_fd[0], POLLIN, 0 },
+		    { srcwatch_fd(watch), POLLIN, 0 } };
+		long long now = now_ms(), until = -1;
 		char b;
 		ssize_t n;
 
-		if (poll(&pfd, 1, timeout) == 0) {
+		if (successor_pending(live))
+			until = next_succ;
+		if (sources_scanned(live->conf) && (until < 0 || next_scan < until))
+			until = next_scan;
+		if (reload_due >= 0 && (until < 0 || reload_due < until))
+			until = reload_due;
+		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, until < 0 ? -1 :
+		    until <= now ? 0 : (int)(until - now)) < 0 && errno != EINTR)
+			break;
+		now = now_ms();
+		if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN) && srcwatch_drain(watch) &&
+		    reload_due < 0)
+			reload_due = now + WATCH_SETTLE_MS;	/* let a burst of changes end */
+		if (successor_pending(live) && now >= next_succ) {
 			keywatch_poll(live, time(NULL));
-			continue;
+			next_succ = now + live->conf->key_check_interval * 1000LL;
 		}
+		if (sources_scanned(live->conf) && now >= next_scan) {
+			next_scan = now + live->conf->watch_interval * 1000LL;
+			if (reload_due < 0)
+				reload_due = now;
+		}
+		if (reload_due >= 0 && now >= reload_due && !stopping) {
+			reload_due = -1;
+			/* Only what changed is read again; nothing changed, nothing to do. */
+			if (sources_changed(live->conf))
+				live = reload_and_swap(path, c, live, watch, "watch");
+		}
+		if (!(pfd[0].revents & POLLIN))
+			continue;
 		n = read(sigpipe_fd[0], &b, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		if (b == 'H' && !stopping) {
-			struct snap *ns;
-
-			notify_systemd("RELOADING=1");
-			if ((ns = reload(path, c, live)) != NULL) {
-				snap_unref(live);
-				live = ns;
-			}
-			notify_systemd("READY=1");
+			live = reload_and_swap(path, c, live, watch, "signal");
 		} else if (b == 'T' && !stopping) {
 			stopping = 1;
 			notify_systemd("STOPPING=1");

@@ -19,6 +19,7 @@
 #include "decide.h"
 #include "keyset.h"
 #include "privcache.h"
+#include "srcodk.h"
 #include "strmap.h"
 #include "testutil.h"
 
@@ -293,6 +294,46 @@ START_TEST(privcache_holds_at_most_its_size)
 }
 END_TEST
 
+
+static const struct {
+	const char *in;
+	int refile;
+	const char *out;	/* NULL: not carried over */
+} odk_cases[] = {
+	{ "*", 1, "*" },
+	{ "*@*", 1, "*" },
+	{ "*@example.com", 1, "example.com" },
+	{ "*@*.example.com", 1, "*.example.com" },
+	{ "*.example.com", 1, "*.example.com" },
+	{ "user@example.com", 1, "user@example.com" },
+	{ "example.com", 1, NULL },		/* matched against the whole address */
+	{ "*@example.*", 1, NULL },
+	{ "*example.com", 1, NULL },
+	{ "a*@example.com", 1, NULL },
+	{ "a@b@example.com", 1, NULL },
+	{ "example.com", 0, "example.com" },
+	{ ".example.com", 0, "*.example.com" },
+	{ "user@example.com", 0, "user@example.com" },
+	{ "*", 0, "*" },
+	{ "exa mple", 0, NULL },
+};
+
+START_TEST(opendkim_patterns_carried_over)
+{
+	char out[300];
+	const char *why;
+	int rc = srcodk_pattern(odk_cases[_i].in, odk_cases[_i].refile, out, sizeof(out), &why);
+
+	if (odk_cases[_i].out == NULL) {
+		ck_assert_msg(rc < 0, "%s carried over as %s", odk_cases[_i].in, out);
+		ck_assert_ptr_nonnull(why);
+	} else {
+		ck_assert_msg(rc == 0, "%s: %s", odk_cases[_i].in, why);
+		ck_assert_str_eq(out, odk_cases[_i].out);
+	}
+}
+END_TEST
+
 static Suite *
 keytable_suite(void)
 {
@@ -309,6 +350,8 @@ keytable_suite(void)
 	tcase_add_test(tc, privcache_failure_reported_once);
 	tcase_add_test(tc, privcache_refuses_readable_and_weak_keys);
 	tcase_add_test(tc, privcache_holds_at_most_its_size);
+	tcase_add_loop_test(tc, opendkim_patterns_carried_over, 0,
+	    (int)(sizeof(odk_cases) / sizeof(odk_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
