@@ -18,11 +18,13 @@
 #  2. testkey: each published case gives the expected verdict line(s) and
 #     exit status (0 ok, 1 warn, 2 fail, 3 usage), including the CNAME chain
 #     shown hop by hop, DNSSEC secure with --trust-anchor, and --all -c
-#     CONFIG over a key table.
+#     CONFIG over a key table; testkey -d lists the RFC 9989 DMARC tree
+#     walk (a psd=y parent the public suffix list does not know, a SERVFAIL
+#     that leaves policy and Organizational Domain unknown).
 #  3. discover: finds the selectors published for example.org (one behind a
-#     CNAME, one weak, one date-based), reads the DMARC adkim= and p=, falls
-#     back to the organizational domain's DMARC record, and fails on a
-#     revoked key.
+#     CNAME, one weak, one date-based), reads the DMARC adkim= and p=, finds
+#     the parent's DMARC record by the tree walk (listed query by query,
+#     with both Organizational Domains), and fails on a revoked key.
 #
 # Run by "make check" (top_srcdir and top_builddir come from
 # AM_TESTS_ENVIRONMENT) or by hand from the source tree. DKIMCTL=path tests
@@ -239,6 +241,9 @@ tsv=$work/records.tsv
 	printf '_dmarc.example.org\tTXT\tv=DMARC1; p=reject; sp=quarantine; adkim=s; rua=mailto:d@example.org\n'
 	printf 'google._domainkey.example.net\tTXT\tv=DKIM1; k=rsa; p=\n'
 	printf '_dmarc.example.net\tTXT\tv=DMARC1; p=none\n'
+	# the RFC 9989 tree walk: a public suffix domain not on the PSL
+	printf '_dmarc.psd.example\tTXT\tv=DMARC1; p=reject; psd=y\n'
+	printf 'good._domainkey.shop.psd.example\tTXT\t%s\n' "$rec"
 } >"$tsv"
 
 if ! port=$("$testdns" start "$state" --signed signed.example --servfail broken.example \
@@ -313,6 +318,18 @@ expect "testkey: DNSSEC bogus" 2 '^fail +dnssec-bogus +DNSSEC validation of sec\
 expect "testkey: DNSSEC not checked without a trust anchor" 0 '^ok +dnssec-unchecked' \
 	-- tk -d signed.example -s sec
 expect "testkey: SERVFAIL" 2 '^fail +dns-servfail' -- tk -d broken.example -s sec
+expect "testkey -d: the DMARC tree walk stops at a DNS failure" 2 \
+	'^dmarc: +_dmarc\.broken\.example: DNS failure' \
+	'^dmarc: policy: unknown, DNS failed' '^dmarc: organizational domain \(RFC 9989\): unknown' \
+	-- tk -d broken.example -s sec
+expect "testkey -d: tree walk to a psd=y parent, PSL disagrees" 0 \
+	'^dmarc: tree walk \(RFC 9989\) from shop\.psd\.example, 2 queries:$' \
+	'^dmarc: +_dmarc\.shop\.psd\.example: nxdomain$' \
+	'^dmarc: +_dmarc\.psd\.example: record \(adkim=r psd=y p=reject\)$' \
+	'^dmarc: policy: _dmarc\.psd\.example applies, adkim=r' \
+	'^dmarc: organizational domain \(RFC 9989\): shop\.psd\.example \(below psd=y\)$' \
+	'^dmarc: organizational domain \(RFC 7489, public suffix list\): psd\.example - differs from the tree walk$' \
+	'^result: ok' -- tk -d shop.psd.example -s good -k "$data/rsa2048-pkcs1.pem"
 expect "testkey: timeout" 2 '^fail +dns-timeout' \
 	-- "$dkimctl" testkey --resolver "127.0.0.1@$port" --timeout 0.5 -d slow.example -s sec
 expect "testkey: the genkey record passes with -k" 0 '^ok +match-ok' '^result: ok' \
@@ -365,6 +382,13 @@ expect "discover: a revoked key fails" 2 '^found +google +Google +revoked +fail'
 	"^found +e$ym +date-based +Ed25519 256 bits +ok" \
 	'^ +fail +key-revoked' '^DMARC +_dmarc\.example\.net: p=none adkim=r \(relaxed' \
 	-- dc example.net
+expect "discover: the tree walk, query by query, and both Organizational Domains" 1 \
+	'^DMARC +tree walk \(RFC 9989\) from mail\.example\.org, 3 queries:$' \
+	'^DMARC +_dmarc\.mail\.example\.org: nxdomain$' \
+	'^DMARC +_dmarc\.example\.org: record \(adkim=s psd=u p=reject\)$' '^DMARC +_dmarc\.org: nxdomain$' \
+	'^DMARC +organizational domain \(RFC 9989\): example\.org \(fewest labels\)$' \
+	'^DMARC +organizational domain \(RFC 7489, public suffix list\): example\.org$' \
+	-- dc mail.example.org
 expect "discover: no DMARC record" 1 '^DMARC +no DMARC record at _dmarc\.example\.com' \
 	-- dc example.com
 expect "discover: usage error without a domain" 3 'usage' -- "$dkimctl" discover

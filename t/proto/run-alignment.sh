@@ -25,10 +25,14 @@
 #     gets policy.align=temperror and the verdict dkim-alignment=temperror
 #     (never a guess); with a strictly aligned signature beside it the
 #     verdict is aligned-pass.
-#  6. rfc7489 (daemon restarted): the PSL says psd.example is the
+#  6. rfc9989: a record with psd=n at the From: domain ends the walk at
+#     one query; the outcome is cached for the record's TTL, so the same
+#     message twice makes one query at the DNS server, and the second logs
+#     dmarc_queries=0.
+#  7. rfc7489 (daemon restarted): the PSL says psd.example is the
 #     Organizational Domain, so d=other.psd.example aligns; the SERVFAIL
 #     is not looked at for the Organizational Domain: aligned-pass.
-#  7. A bad verify.alignment value is refused by dkimgate -n.
+#  8. A bad verify.alignment value is refused by dkimgate -n.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 77 skipped (a tool
 # is missing and CI is not "true").
@@ -40,12 +44,13 @@ proto_setup align
 
 genkey ed k1
 deep=l1.l2.l3.l4.l5.l6.l7.l8.deep.example
-domains="brand.psd.example other.psd.example corp.example mail.tags.example
+domains="own.example brand.psd.example other.psd.example corp.example mail.tags.example
 	broken.example news.broken.example $deep"
 {
 	for d in $domains; do printf 's1._domainkey.%s\tTXT\t%s\n' "$d" "$(ed_rec "$K/k1.pem")"; done
 	printf '_dmarc.psd.example\tTXT\tv=DMARC1; p=reject; psd=y\n'
 	printf '_dmarc.corp.example\tTXT\tv=DMARC1; p=none\n'
+	printf '_dmarc.own.example\tTXT\tv=DMARC1; p=none; psd=n; adkim=s\n'
 	printf '_dmarc.tags.example\tTXT\tv=DMARC1; zz=future; adkim=s; pct=50; ri=3600; rf=afrf; p=none\n'
 } >"$work/records.tsv"
 port=$("$testdns" start "$work/dns" --servfail _dmarc.broken.example "$work/records.tsv") ||
@@ -83,6 +88,7 @@ signed tags user@tags.example mail.tags.example
 signed deep "user@$deep" "$deep"
 signed broken user@news.broken.example broken.example
 signed broken2 user@news.broken.example broken.example news.broken.example
+signed own user@own.example own.example
 
 write_conf rfc9989
 start_dkimgate
@@ -133,7 +139,17 @@ check "  a strictly aligned signature beside it still gives aligned-pass" archec
 	'dkim=pass|header.d=broken.example|policy.align=temperror' \
 	'dkim-alignment=aligned-pass'
 
-echo "# 6. the same messages with verify.alignment = rfc7489"
+echo "# 6. psd=n ends the walk; the outcome is cached"
+mc own -c 192.0.2.1 -n 2 "$M/own.eml"
+check "psd=n at the From: domain: org own.example, adkim=s, twice" archeck own --msgs 2 \
+	'dkim=pass|policy.align=strict|policy.adkim=s|policy.org-domain=own.example' \
+	'dkim-alignment=aligned-pass|policy.org-domain=own.example|policy.adkim-source=_dmarc.own.example'
+expect_eq "  logged query counts: 1 then 0 (cached)" \
+	"$(newlog | sed -n 's/.* from=own\.example .*dmarc_queries=\([0-9]*\) .*/\1/p' | tr '\n' ' ')" "1 0 "
+expect_eq "  the DNS server saw _dmarc.own.example once" \
+	"$(grep -c ' info: 127\.0\.0\.1 _dmarc\.own\.example\. TXT IN$' "$work/dns/unbound.log")" 1
+
+echo "# 7. the same messages with verify.alignment = rfc7489"
 stop_pid "$dg_pid"
 write_conf rfc7489
 start_dkimgate
@@ -153,7 +169,7 @@ check "rfc7489: adkim=s from the same record" archeck tags7 \
 	'dkim=pass|policy.align=relaxed|policy.adkim=s' \
 	'dkim-alignment=unaligned-pass|policy.adkim-source=_dmarc.tags.example'
 
-echo "# 7. configuration"
+echo "# 8. configuration"
 sed 's/alignment = "rfc7489"/alignment = "psl"/' "$conf" >"$work/bad.conf"
 out=$("$DKIMGATE" -n -c "$work/bad.conf" 2>&1)
 check "verify.alignment = \"psl\" is refused with the line number" \
