@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "dkim.h"
 #include "sources.h"
+#include "metrics_addr.h"
 
 enum stype { S_STR, S_INT, S_BOOL, S_ACTION, S_CANON, S_MODE };
 
@@ -59,6 +60,9 @@ static const struct setting settings[] = {
 	    O(max_delivery_delay), 1 },
 	{ "key_cache_size", S_INT, NULL, 4096, 1, 10000000, O(key_cache_size), 1 },
 	{ "watch_interval", S_INT, NULL, 30, 1, 86400, O(watch_interval), 1 },
+	{ "metrics", S_STR, "", 0, 0, 0, O(metrics), 0 },
+	{ "metrics_allow_remote", S_BOOL, NULL, 0, 0, 1, O(metrics_allow_remote), 0 },
+	{ "metrics_keys", S_INT, NULL, 20, 0, 10000, O(metrics_keys), 1 },
 	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
 	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
 	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
@@ -710,6 +714,26 @@ load_users(struct loader *ld, config_t *cf, struct conf *c)
 	}
 }
 
+/*
+ * The metrics endpoint has no authentication: an address off loopback is
+ * refused unless metrics_allow_remote says the operator means it.
+ */
+static void
+check_metrics(struct loader *ld, config_t *cf, const struct conf *c)
+{
+	struct metrics_addr a;
+	char err[256];
+
+	if (c->metrics[0] == '\0')
+		return;
+	if (metrics_addr_parse(c->metrics, &a, err, sizeof(err)) < 0)
+		err_at(ld, config_lookup(cf, "metrics"), "metrics: %s", err);
+	else if (!a.loopback && !c->metrics_allow_remote)
+		err_at(ld, config_lookup(cf, "metrics"), "metrics: %s is not a loopback address "
+		    "and the endpoint has no authentication; set metrics_allow_remote = true "
+		    "to serve it there anyway", a.host);
+}
+
 struct conf *
 conf_load(const char *path, enum conf_keys read_keys, struct buf *errors)
 {
@@ -773,6 +797,7 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
 		    "verify.alignment must be \"rfc9989\" or \"rfc7489\"");
 	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
 		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
+	check_metrics(&ld, &cf, c);
 	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {
 		free(c->nets);
 		c->nnets = 0;

@@ -64,6 +64,10 @@ struct conf {
 	int key_check_interval;		/* seconds between successor checks */
 	char *state_dir;		/* rotation state; "" for none */
 	long long max_delivery_delay;	/* seconds an old key must stay published */
+	/* metrics endpoint: "" off, else ADDRESS:PORT (loopback unless allowed) */
+	char *metrics;
+	int metrics_allow_remote;
+	int metrics_keys;		/* per-key gauges kept at most */
 	/* signing */
 	int sign_authenticated;
 	struct conf_net *nets;

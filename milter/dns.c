@@ -23,6 +23,14 @@
 
 #include "buf.h"
 #include "dns.h"
+#include "metrics.h"
+
+/* Answers are counted by their enum value: the two orders must agree. */
+_Static_assert((int)DNS_OK == MQ_OK && (int)DNS_NXDOMAIN == MQ_NXDOMAIN &&
+    (int)DNS_NODATA == MQ_NODATA && (int)DNS_SERVFAIL == MQ_SERVFAIL &&
+    (int)DNS_BOGUS == MQ_BOGUS && (int)DNS_TIMEOUT == MQ_TIMEOUT &&
+    (int)DNS_ERROR == MQ_ERROR,
+    "metrics.h DNS labels follow enum dns_status");
 
 struct dns {
 	struct ub_ctx *ub;
@@ -43,6 +51,7 @@ struct dns_query {
 	int in_flight;		/* libunbound still holds a reference */
 	int raw;		/* copy rdata as it came (dns_query_type) */
 	struct timespec deadline;
+	uint64_t started_us;	/* for the latency histogram */
 	struct dns_result res;
 };
 
@@ -292,6 +301,34 @@ fill_result(struct dns_result *r, int err, struct ub_result *ur, int raw)
 		    "malformed TXT data");
 }
 
+/*
+ * The query's answer is final (caller holds q->lock): count its outcome
+ * and how long it took, once per query.
+ */
+static void
+count_answer(struct dns_query *q)
+{
+	const char *d = q->res.dnssec;
+
+	metrics_inc(MC_DNS_ANSWERS, (unsigned)q->res.status);
+	if (d != NULL)
+		metrics_inc(MC_DNS_DNSSEC, strcmp(d, "secure") == 0 ? MSEC_SECURE :
+		    strcmp(d, "bogus") == 0 ? MSEC_BOGUS : MSEC_INSECURE);
+	metrics_observe(MH_DNS, metrics_now_us() - q->started_us);
+}
+
+/*
+ * libunbound no longer holds q (it answered, or the lookup was cancelled):
+ * the one place that ends a lookup's time in flight (caller holds q->lock).
+ */
+static void
+left_resolver(struct dns_query *q)
+{
+	if (q->in_flight)
+		metrics_gauge_add(MG_DNS_INFLIGHT, -1);
+	q->in_flight = 0;
+}
+
 static void
 callback(void *arg, int err, struct ub_result *ur)
 {
@@ -301,9 +338,10 @@ callback(void *arg, int err, struct ub_result *ur)
 	if (!q->done) {
 		fill_result(&q->res, err, ur, q->raw);
 		q->done = 1;
+		count_answer(q);
 		pthread_cond_broadcast(&q->cond);
 	}
-	q->in_flight = 0;
+	left_resolver(q);
 	pthread_mutex_unlock(&q->lock);
 	if (ur != NULL)
 		ub_resolve_free(ur);
@@ -338,19 +376,23 @@ query_start(struct dns *dns, const char *name, int rrtype, int raw)
 		q->deadline.tv_sec++;
 		q->deadline.tv_nsec -= 1000000000L;
 	}
+	q->started_us = metrics_now_us();
+	metrics_inc(MC_DNS_QUERIES, 0);
 	q->refs++;	/* libunbound's */
 	q->in_flight = 1;
+	metrics_gauge_add(MG_DNS_INFLIGHT, 1);
 	pthread_mutex_lock(&dns->lock);
 	rc = ub_resolve_async(dns->ub, name, rrtype, 1 /* IN */, q, callback,
 	    &q->async_id);
 	pthread_mutex_unlock(&dns->lock);
 	if (rc != 0) {
 		q->refs--;
-		q->in_flight = 0;
+		left_resolver(q);
 		q->done = 1;
 		q->res.status = DNS_ERROR;
 		snprintf(q->res.why, sizeof(q->res.why), "cannot start lookup: %s",
 		    ub_strerror(rc));
+		count_answer(q);
 	}
 	return q;
 }
@@ -374,6 +416,7 @@ dns_query_wait(struct dns_query *q)
 			q->res.status = DNS_TIMEOUT;
 			snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
 			    q->dns->timeout_ms);
+			count_answer(q);
 			cancelled = q->in_flight;
 		}
 	}
@@ -387,7 +430,7 @@ dns_query_wait(struct dns_query *q)
 		/* A successful cancel means the callback will never run: drop its ref. */
 		if (rc == 0) {
 			pthread_mutex_lock(&q->lock);
-			q->in_flight = 0;
+			left_resolver(q);
 			pthread_mutex_unlock(&q->lock);
 			query_unref(q);
 		}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "keycache.h"
+#include "metrics.h"
 
 struct slot {
 	char *txt;
@@ -73,9 +74,11 @@ keycache_parse(struct keycache *kc, struct keyrec *kr, const char *txt, size_t l
 		*kr = s->kr;
 		crypto_key_ref(kr->key);
 		pthread_mutex_unlock(&kc->lock);
+		metrics_inc(MC_KEY_CACHE, MK_HIT);
 		return 0;
 	}
 	pthread_mutex_unlock(&kc->lock);
+	metrics_inc(MC_KEY_CACHE, MK_MISS);
 	if (keyrec_parse(kr, txt, len, reason, reasonlen) < 0)
 		return -1;
 	if ((copy = malloc(len + 1)) == NULL)

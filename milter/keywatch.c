@@ -13,6 +13,7 @@
 #include "keycheck.h"
 #include "keywatch.h"
 #include "log.h"
+#include "metrics.h"
 
 int
 keywatch_state_path(const char *state_dir, const char *id, const char *succ,
@@ -78,6 +79,7 @@ decide_successor(struct snap *s, size_t k, time_t now, int verbose)
 	    why, sizeof(why));
 	if (pub == KEYCHECK_PUB_YES) {
 		__atomic_store_n(&s->succ_active[k], 1, __ATOMIC_RELEASE);
+		metrics_keys_rotation(key->id, MRO_WAITING, MRO_SWITCHED);
 		record_switch(s->conf, key, now);
 		log_msg(LOG_NOTICE, "rotate key=%s domain=%s selector=%s successor=%s "
 		    "state=switched reason=\"successor key published and matching\"", key->id,
@@ -93,23 +95,60 @@ decide_successor(struct snap *s, size_t k, time_t now, int verbose)
 	}
 }
 
+/* What a finished check says of the key, for the key-state gauges. */
+static enum metrics_keystate
+key_state(const struct keycheck *kc)
+{
+	size_t i;
+
+	if (kc->published == KEYCHECK_PUB_YES)
+		return MKS_OK;
+	if (kc->published == KEYCHECK_PUB_UNKNOWN)
+		return MKS_UNKNOWN;	/* DNS did not answer */
+	for (i = 0; i < kc->n; i++)
+		if (strcmp(kc->findings[i].code, "record-nxdomain") == 0 ||
+		    strcmp(kc->findings[i].code, "record-nodata") == 0 ||
+		    strcmp(kc->findings[i].code, "cname-dangling") == 0)
+			return MKS_MISSING;
+	return MKS_MISMATCH;	/* a record, but not one holding this key */
+}
+
+/* Hand the key states and rotation states of s to the metrics. */
+static void
+publish_states(const struct snap *s, const enum metrics_keystate *st)
+{
+	const struct conf *c = s->conf;
+	struct metrics_keys *mk = metrics_keys_create((size_t)c->metrics_keys);
+	size_t k;
+
+	if (mk == NULL)
+		return;
+	for (k = 0; k < c->nkeys; k++)
+		metrics_keys_add(mk, c->keys[k].id, st ? st[k] : MKS_UNCHECKED,
+		    c->keys[k].succ_selector == NULL ? MRO_NONE :
+		    keywatch_uses_successor(s, k) ? MRO_SWITCHED : MRO_WAITING);
+	metrics_keys_publish(mk);
+}
+
 int
 keywatch_check_all(struct snap *s, time_t now)
 {
 	const struct conf *c = s->conf;
 	size_t k, i;
 	int bad = 0;
+	enum metrics_keystate *st = calloc(c->nkeys + 1, sizeof(*st));
 
 	for (k = 0; k < c->nkeys; k++) {
 		const struct conf_key *key = &c->keys[k];
 		struct keycheck *kc;
-
-		if (c->key_check_mode == KEYCHECK_MODE_OFF)
-			break;
 		struct crypto_key *priv;
 		char err[512];
 		int fresh;
 
+		if (st != NULL)
+			st[k] = MKS_UNCHECKED;
+		if (c->key_check_mode == KEYCHECK_MODE_OFF)
+			continue;
 		if ((kc = keycheck_create(key->domain, key->selector)) == NULL)
 			continue;
 		/* The check compares DNS with the private key: decode it now. */
@@ -127,6 +166,8 @@ keywatch_check_all(struct snap *s, time_t now)
 			    f->verdict == KEYCHECK_FAIL ? "error" : "warning", key->id, kc->name,
 			    f->code, f->msg, f->fix);
 		}
+		if (st != NULL)
+			st[k] = key_state(kc);
 		if (kc->published != KEYCHECK_PUB_YES)
 			bad++;
 		else
@@ -136,6 +177,8 @@ keywatch_check_all(struct snap *s, time_t now)
 	}
 	for (k = 0; k < c->nkeys; k++)
 		decide_successor(s, k, now, 1);
+	publish_states(s, st);
+	free(st);
 	return bad;
 }
 

@@ -34,6 +34,8 @@
 #include "decide.h"
 #include "keywatch.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "snap.h"
 #include "sources.h"
@@ -357,6 +359,7 @@ warn_restart_only(const struct conf *old, const struct conf *nw)
 		{ "socket_owner", offsetof(struct conf, socket_owner) },
 		{ "socket_group", offsetof(struct conf, socket_group) },
 		{ "log", offsetof(struct conf, log) },
+		{ "metrics", offsetof(struct conf, metrics) },
 	};
 	size_t i;
 
@@ -368,6 +371,9 @@ warn_restart_only(const struct conf *old, const struct conf *nw)
 			log_msg(LOG_WARNING, "warning event=reload setting=%s reason=\"changed, "
 			    "takes effect at the next restart\"", strs[i].name);
 	}
+	if (old->metrics_allow_remote != nw->metrics_allow_remote)
+		log_msg(LOG_WARNING, "warning event=reload setting=metrics_allow_remote "
+		    "reason=\"changed, takes effect at the next restart\"");
 	if (old->socket_mode != nw->socket_mode || old->milter_timeout != nw->milter_timeout)
 		log_msg(LOG_WARNING, "warning event=reload setting=socket_mode/milter_timeout "
 		    "reason=\"changed, takes effect at the next restart\"");
@@ -383,6 +389,50 @@ log_source_problems(const struct conf *c)
 		log_msg(LOG_WARNING, "warning event=source reason=\"%.*s\"", (int)(nl - p), p);
 		p = nl + 1;
 	}
+}
+
+/* The configuration gauges after a reload applied (ok) or refused. */
+static void
+reload_counted(int ok)
+{
+	metrics_inc(MC_RELOADS, ok ? MR_SUCCESS : MR_FAILURE);
+	metrics_gauge_set(MG_RELOAD_OK, ok);
+	if (ok) {
+		metrics_gauge_add(MG_CONFIG_GENERATION, 1);
+		metrics_gauge_set(MG_RELOAD_OK_TIME, (int64_t)time(NULL));
+	}
+}
+
+/*
+ * Start the metrics endpoint when configured (before privileges go, so a
+ * port below 1024 works). 0, or -1 after logging why.
+ */
+static int
+start_metrics(const struct conf *c, struct metrics_http **out)
+{
+	struct metrics_addr a;
+	char err[512];
+
+	*out = NULL;
+	metrics_set_version(PACKAGE_VERSION);
+	metrics_gauge_set(MG_START_TIME, (int64_t)time(NULL));
+	metrics_gauge_set(MG_CONFIG_GENERATION, 1);
+	metrics_gauge_set(MG_RELOAD_OK, 1);
+	metrics_gauge_set(MG_RELOAD_OK_TIME, (int64_t)time(NULL));
+	if (c->metrics[0] == '\0')
+		return 0;
+	/* conf_load checked it; parse again for the socket address. */
+	if (metrics_addr_parse(c->metrics, &a, err, sizeof(err)) < 0 ||
+	    (*out = metrics_http_start(&a, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, "error event=start reason=\"%s\"", err);
+		return -1;
+	}
+	if (!a.loopback)
+		log_msg(LOG_WARNING, "warning event=start reason=\"metrics served on %s, "
+		    "not loopback, without authentication (metrics_allow_remote = true): "
+		    "firewall it\"", c->metrics);
+	log_msg(LOG_NOTICE, "metrics listening on %s", c->metrics);
+	return 0;
 }
 
 /* A new snapshot (the caller's reference), or NULL when the old one stays. */
@@ -408,6 +458,7 @@ reload(const char *path, const struct conf *running, const struct snap *live,
 		log_msg(LOG_ERR, "error event=reload reason=\"configuration refused, "
 		    "keeping the running one\"");
 		buf_release(&errors);
+		reload_counted(0);
 		return NULL;
 	}
 	buf_release(&errors);
@@ -416,6 +467,7 @@ reload(const char *path, const struct conf *running, const struct snap *live,
 	if ((s = snap_create(c, live, err, sizeof(err))) == NULL) {
 		log_msg(LOG_ERR, "error event=reload reason=\"%s; keeping the running "
 		    "configuration\"", err);
+		reload_counted(0);
 		return NULL;
 	}
 	if (keywatch_check_all(s, time(NULL)) > 0 &&
@@ -423,11 +475,13 @@ reload(const char *path, const struct conf *running, const struct snap *live,
 		log_msg(LOG_ERR, "error event=reload reason=\"keys not published as "
 		    "configured (key_check = require); keeping the running configuration\"");
 		snap_unref(s);
+		reload_counted(0);
 		return NULL;
 	}
 	milter_swap(snap_ref(s));
 	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu trigger=%s", path,
 	    conf_nkeys_all(s->conf), conf_ntable_all(s->conf), trigger);
+	reload_counted(1);
 	return s;
 }
 
@@ -496,6 +550,7 @@ main(int argc, char **argv)
 	struct snap *live = NULL;
 	struct srcwatch *watch;
 	long long next_succ, next_scan, reload_due = -1;
+	struct metrics_http *mh = NULL;
 	struct buf errors;
 	struct conf *c;
 	struct snap *s;
@@ -613,6 +668,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	tcp_nodelay_listener();
+	if (start_metrics(c, &mh) < 0)
+		return 1;
 	if (socket_perms(c) < 0 || write_pidfile(c->pid_file) < 0 || drop_privileges(c) < 0)
 		return 1;
 	/* Threads made from here on must not take the main thread's signals. */
@@ -730,5 +787,6 @@ main(int argc, char **argv)
 	 * process.
 	 */
 	(void)tid;
+	metrics_http_stop(mh);
 	exit(0);
 }

@@ -27,6 +27,7 @@
 #include "dkim.h"
 #include "keywatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "milter_msg.h"
 
@@ -98,6 +99,31 @@ msg_free(struct msg *m)
 	free(m->ar_index);
 	free(m);
 	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+	metrics_gauge_add(MG_MSG_INFLIGHT, -1);
+}
+
+/* An unfinished message is dropped: the MTA gave up on it. */
+static void
+msg_abandon(struct conn *c)
+{
+	if (c->msg == NULL)
+		return;
+	metrics_inc(MC_ABORTED, 0);
+	msg_free(c->msg);
+	c->msg = NULL;
+}
+
+/*
+ * Every message that gets its final reply passes here: what was decided
+ * for it and the reply, counted once.
+ */
+static sfsistat
+msg_end(unsigned decision, sfsistat rc)
+{
+	metrics_inc(MC_MESSAGES, decision);
+	metrics_inc(MC_ACTIONS, rc == SMFIS_REJECT ? MA_REJECT :
+	    rc == SMFIS_TEMPFAIL ? MA_TEMPFAIL : MA_ACCEPT);
+	return rc;
 }
 
 const char *
@@ -186,8 +212,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	/* A new message on the same connection replaces an unfinished one. */
-	msg_free(c->msg);
-	c->msg = NULL;
+	msg_abandon(c);
 	if (__atomic_load_n(&draining, __ATOMIC_SEQ_CST)) {
 		/* The MTA keeps the message and tries again after the restart. */
 		smfi_setreply(ctx, "451", "4.3.2", "dkimgate is restarting, try again later");
@@ -196,6 +221,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return SMFIS_TEMPFAIL;
 	__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+	metrics_gauge_add(MG_MSG_INFLIGHT, 1);
 	c->msg = m;
 	m->start = time(NULL);
 	if ((m->snap = snap_get()) == NULL)
@@ -303,6 +329,7 @@ add_signers(struct msg *m, struct decide_keys *dk)
 			    conf_action_name(cf->on_sign_error));
 			return -1;
 		}
+		m->sig_alg[i] = crypto_key_type(key);
 		memset(&s, 0, sizeof(s));
 		s.key = key;
 		s.domain = k->domain;
@@ -405,9 +432,10 @@ cb_eoh(SMFICTX *ctx)
 		if (dkim_header_too_large(m->d)) {
 			sfsistat rc = too_large_reply(ctx, m);
 
+			metrics_inc(MC_SIGN_ERRORS, 0);
 			msg_free(m);
 			c->msg = NULL;
-			return rc;
+			return msg_end(MD_SIGN, rc);
 		}
 		if (decide_keys(m->snap->conf, m->from_addr, m->user, dk, NULL) == 0) {
 			log_msg(LOG_INFO, "%s: not-signed rule=\"%s\" from=%s reason=\"%s\"",
@@ -415,7 +443,7 @@ cb_eoh(SMFICTX *ctx)
 			/* Nothing more to do for this message: let it go now. */
 			msg_free(m);
 			c->msg = NULL;
-			return SMFIS_ACCEPT;
+			return msg_end(MD_PASS_UNSIGNED, SMFIS_ACCEPT);
 		}
 		if ((added = add_signers(m, dk)) < 0 || dkim_eoh(m->d) < 0) {
 			sfsistat rc;
@@ -425,9 +453,10 @@ cb_eoh(SMFICTX *ctx)
 				log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"",
 				    milter_qid(m), dkim_error(m->d));
 			rc = sign_error_reply(ctx, m->snap->conf->on_sign_error);
+			metrics_inc(MC_SIGN_ERRORS, 0);
 			msg_free(m);
 			c->msg = NULL;
-			return rc;
+			return msg_end(MD_SIGN, rc);
 		}
 		return SMFIS_CONTINUE;
 	}
@@ -477,6 +506,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 
 	if (m->dkim_failed || dkim_eom(m->d) < 0) {
 		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m), dkim_error(m->d));
+		metrics_inc(MC_SIGN_ERRORS, 0);
 		return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 	}
 	n = dkim_nsignatures(m->d);
@@ -490,6 +520,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 			buf_release(&ids);
 			log_msg(LOG_ERR, "%s: error event=sign reason=\"MTA refused the header\"",
 			    milter_qid(m));
+			metrics_inc(MC_SIGN_ERRORS, 0);
 			return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 		}
 		free(v);
@@ -500,6 +531,8 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain,
 		    k->slot >= 0 && keywatch_uses_successor(m->snap, (size_t)k->slot) ?
 		    k->succ_selector : k->selector);
+		metrics_inc(MC_SIGNATURES, m->sig_alg[i] == CRYPTO_ED25519 ? MS_ED25519_SHA256 :
+		    MS_RSA_SHA256);
 	}
 	log_msg(LOG_INFO, "%s: signed rule=\"%s\" from=%s signatures=%s", milter_qid(m), m->rule,
 	    m->from_addr, buf_str(&ids));
@@ -513,17 +546,21 @@ cb_eom(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 	struct msg *m = c ? c->msg : NULL;
 	sfsistat rc;
+	uint64_t t0 = metrics_now_us();
+	int sign;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
 	update_qid(ctx, m);
-	if (m->sign)
+	sign = m->sign;
+	if (sign)
 		rc = eom_sign(ctx, c, m);
 	else
 		rc = verify_eom(ctx, c, m);
 	msg_free(m);
 	c->msg = NULL;
-	return rc;
+	metrics_observe(sign ? MH_EOM_SIGN : MH_EOM_VERIFY, metrics_now_us() - t0);
+	return msg_end(sign ? MD_SIGN : MD_VERIFY, rc);
 }
 
 static sfsistat
@@ -531,10 +568,8 @@ cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c != NULL) {
-		msg_free(c->msg);
-		c->msg = NULL;
-	}
+	if (c != NULL)
+		msg_abandon(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -544,7 +579,7 @@ cb_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL) {
-		msg_free(c->msg);
+		msg_abandon(c);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

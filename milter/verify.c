@@ -11,6 +11,7 @@
 
 #include "authres.h"
 #include "log.h"
+#include "metrics.h"
 #include "milter_msg.h"
 
 /* Start the key lookups: aligned signatures first when there are too many. */
@@ -42,6 +43,29 @@ verify_lookups(struct msg *m)
 		}
 	}
 	valign_start(m);
+}
+
+/* Results are counted by their enum value: the two orders must agree. */
+_Static_assert((int)DKIM_NONE == MV_NONE && (int)DKIM_PASS == MV_PASS &&
+    (int)DKIM_FAIL == MV_FAIL && (int)DKIM_NEUTRAL == MV_NEUTRAL && (int)DKIM_POLICY == MV_POLICY &&
+    (int)DKIM_TEMPERROR == MV_TEMPERROR && (int)DKIM_PERMERROR == MV_PERMERROR,
+    "metrics.h result labels follow enum dkim_status");
+
+/* Count one message's results: each signature's, and the verdict by its name. */
+static void
+count_results(struct msg *m, size_t n, const char *verdict)
+{
+	size_t i;
+	unsigned l;
+
+	for (i = 0; i < n; i++)
+		metrics_inc(MC_VERIFY_RESULTS, (unsigned)dkim_verdict(m->d, i)->status);
+	if (n == 0)
+		metrics_inc(MC_VERIFY_RESULTS, MV_NONE);
+	for (l = 0; l < metrics_nlabels(MC_ALIGNMENT); l++)
+		if (strcmp(metrics_label(MC_ALIGNMENT, l), verdict) == 0)
+			metrics_inc(MC_ALIGNMENT, l);
+	metrics_add(MC_AR_REMOVED, 0, m->nar);
 }
 
 /* Which outcome decides the action when nothing passed: the most serious. */
@@ -210,6 +234,7 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 		default: act = cf->on_permerror; break;
 		}
 	}
+	count_results(m, n, verdict);
 	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
 	    "alignment=%s adkim=%c method=%s org=%s adkim_source=%s dmarc_queries=%zu "
 	    "removed_ar=%zu action=%s%s%s%s", milter_qid(m),

@@ -1,0 +1,261 @@
+#!/bin/bash
+# run-metrics.sh - the metrics endpoint of a real dkimgate: scraped before
+# and after known traffic, every counter must move by exactly what that
+# traffic makes it move, parsed with prometheus_client's text parser.
+#
+# Starts the test DNS server (keys a1 (RSA) and ed (Ed25519) of
+# example.com; "wrong" published with another key; "gone" not published;
+# the zone slow.example.net never answers) and one dkimgate -f with
+# `metrics` on a free loopback port and dns.timeout = 1.  Checks:
+#  1. Configuration: a non-loopback metrics address is refused by
+#     dkimgate -n unless metrics_allow_remote = true; a malformed one is
+#     refused with the reason.
+#  2. The endpoint: GET /metrics is 200 with the text format 0.0.4 and
+#     parses whole; another path is 404, POST is 405; build_info carries
+#     the version; start time and configuration generation are set.
+#  3. Key checks at start: 2 ok, 1 missing, 1 mismatch, and with
+#     metrics_keys = 2 the two keys with a problem are the ones listed.
+#  4. Traffic, then exact deltas of every counter and histogram count:
+#     one message signed with two keys (rsa-sha256, ed25519-sha256); that
+#     message verified (2 pass, aligned-pass) with two forged
+#     Authentication-Results fields of our authserv-id (removed: 2); a
+#     message signed by slow.example.net verified while its key and DMARC
+#     lookups time out (temperror, tempfail); a From: in no signing_table
+#     entry (pass-unsigned); a message aborted after its headers.  DNS:
+#     6 lookups, 2 ok, 2 NXDOMAIN, 2 timeouts, 4 insecure; 2 key cache
+#     misses.  Afterwards no message and no DNS lookup is in flight.
+#  5. Reload: applied, the generation goes up and the success gauge is 1;
+#     a broken file is refused, the gauge goes to 0 and the generation
+#     stays.
+#  6. A second daemon on the same metrics port does not start, and says why.
+#
+# Run by "make check" or by hand; DKIMGATE=, DKIMCTL=, MILTERCLIENT=
+# override the programs; KEEP=1 keeps the work directory.  Exit status:
+# 0 all checks passed, 1 a check failed, 77 skipped (a tool is missing and
+# CI is not "true").
+
+set -u
+. "$(dirname "$0")/proto-lib.sh"
+proto_require
+"$py" -c 'import prometheus_client' 2>/dev/null ||
+	skip_or_fail "missing python3-prometheus-client"
+mcheck=$here/metrics-check.py
+proto_setup metrics
+
+# A free loopback port: bound and released by the kernel's choice.
+free_port() {
+	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+genkey rsa a1
+genkey ed ed
+genkey ed wrong
+genkey ed other
+genkey ed gone
+{
+	printf '%s\tTXT\t%s\n' \
+		a1._domainkey.example.com "$(rsa_rec "$K/a1.pem")" \
+		ed._domainkey.example.com "$(ed_rec "$K/ed.pem")" \
+		wrong._domainkey.example.com "$(ed_rec "$K/other.pem")"
+} >"$work/records.tsv"
+port=$("$testdns" start "$work/dns" --blackhole slow.example.net "$work/records.tsv") ||
+	die "test DNS server did not start"
+resolver=127.0.0.1@$port
+
+# write_conf FILE METRICS [EXTRA]: the configuration, metrics = METRICS.
+write_conf() {
+	cat >"$1.new" <<CONF
+socket = "unix:${sock%.sock}${4:-}.sock";
+log = "stderr";
+authserv_id = "$AUTHSERV";
+metrics = "$2";
+metrics_keys = 2;
+${3:-}
+keys = (
+  { id = "a1"; domain = "example.com"; selector = "a1"; file = "$K/a1.pem"; },
+  { id = "ed"; domain = "example.com"; selector = "ed"; file = "$K/ed.pem"; },
+  { id = "wrong"; domain = "example.com"; selector = "wrong"; file = "$K/wrong.pem"; },
+  { id = "gone"; domain = "example.com"; selector = "gone"; file = "$K/gone.pem"; }
+);
+signing_table = ( { from = "example.com"; keys = [ "a1", "ed" ]; } );
+sign = { internal_networks = [ "10.0.0.0/8" ]; };
+verify = { on_temperror = "tempfail"; };
+dns = { resolver = "$resolver"; trust_anchor = ""; timeout = 1; };
+CONF
+	mv "$1.new" "$1"
+}
+
+# ================================================================================
+echo "# 1. configuration"
+write_conf "$work/remote.conf" "0.0.0.0:9591"
+out=$("$DKIMGATE" -n -c "$work/remote.conf" 2>&1)
+check "a non-loopback metrics address is refused" \
+	grep -q "metrics: 0.0.0.0 is not a loopback address.*metrics_allow_remote = true" <<<"$out"
+write_conf "$work/remote.conf" "0.0.0.0:9591" "metrics_allow_remote = true;"
+check "... and accepted with metrics_allow_remote = true" \
+	"$DKIMGATE" -n -c "$work/remote.conf"
+write_conf "$work/bad.conf" "127.0.0.1"
+out=$("$DKIMGATE" -n -c "$work/bad.conf" 2>&1)
+check "a malformed metrics address is refused with the reason" \
+	grep -q "metrics: '127.0.0.1' is not ADDRESS:PORT" <<<"$out"
+
+# ================================================================================
+echo "# 2. the endpoint"
+mport=$(free_port)
+url=http://127.0.0.1:$mport/metrics
+write_conf "$conf" "127.0.0.1:$mport"
+start_dkimgate
+for _ in $(seq 100); do
+	"$py" "$mcheck" scrape "$url" "$work/s0" 2>/dev/null && break
+	sleep 0.1
+done
+check "GET /metrics: 200, text format 0.0.4, parses whole" "$py" "$mcheck" scrape "$url" "$work/s0"
+expect_eq "another path is 404" "$("$py" "$mcheck" status "http://127.0.0.1:$mport/" GET)" 404
+expect_eq "POST is 405" "$("$py" "$mcheck" status "$url" POST)" 405
+version=$("$DKIMGATE" -V | awk '{ print $2 }')
+expect_eq "build_info carries the version" \
+	"$("$py" "$mcheck" get "$work/s0" dkimgate_build_info "version=$version")" 1
+st=$("$py" "$mcheck" get "$work/s0" dkimgate_process_start_time_seconds)
+now=$(date +%s)
+check "process start time is within the last minute ($st, now $now)" \
+	[ "${st%.*}" -le "$now" -a "${st%.*}" -gt $((now - 60)) ]
+expect_eq "configuration generation 1, last reload successful" \
+	"$("$py" "$mcheck" get "$work/s0" dkimgate_config_generation) $("$py" "$mcheck" get "$work/s0" dkimgate_config_last_reload_successful)" "1 1"
+
+# ================================================================================
+echo "# 3. key checks at start"
+# key_check = "warn" checks once serving: wait for its result.
+for _ in $(seq 100); do
+	"$py" "$mcheck" scrape "$url" "$work/s0"
+	[ "$("$py" "$mcheck" get "$work/s0" dkimgate_keys state=unchecked)" = 0 ] &&
+		[ "$("$py" "$mcheck" get "$work/s0" dkimgate_keys state=ok)" != 0 ] && break
+	sleep 0.1
+done
+g() { "$py" "$mcheck" get "$work/$1" "${@:2}"; }
+expect_eq "keys by state: ok missing mismatch unknown" \
+	"$(g s0 dkimgate_keys state=ok) $(g s0 dkimgate_keys state=missing) $(g s0 dkimgate_keys state=mismatch) $(g s0 dkimgate_keys state=unknown)" \
+	"2 1 1 0"
+expect_eq "per-key gauges: the two keys with a problem" \
+	"$(g s0 dkimgate_key_state key=gone state=missing) $(g s0 dkimgate_key_state key=wrong state=mismatch) $(g s0 dkimgate_key_state key=wrong state=ok)" \
+	"1 1 0"
+check "... and no fine key listed (metrics_keys = 2)" \
+	eval '! grep -q "key=\"a1\"" "$work/s0"'
+expect_eq "nothing in flight at rest" \
+	"$(g s0 dkimgate_messages_in_flight) $(g s0 dkimgate_dns_in_flight)" "0 0"
+
+# ================================================================================
+echo "# 4. traffic and exact deltas"
+msg() {
+	{
+		printf 'From: %s\r\nTo: Bob <bob@example.net>\r\nSubject: metrics\r\n' "$2"
+		printf 'Date: Mon, 2 Feb 2026 10:00:00 +0000\r\nMessage-ID: <%s@example.com>\r\n\r\n' \
+			"$(basename "$1")"
+		printf 'Hello,\r\n\r\nbye\r\n'
+	} >"$1"
+}
+msg "$M/alice.eml" "Alice <alice@example.com>"
+msg "$M/slow.eml" "Bob <bob@slow.example.net>"
+msg "$M/carol.eml" "Carol <carol@unlisted.example>"
+"$DKIMCTL" sign -d slow.example.net -s s1 -k "$K/ed.pem" "$M/slow.eml" >"$M/slow-signed.eml" ||
+	die "dkimctl sign"
+
+mc sign -c 10.1.2.3 -o "$O/alice-signed.eml" "$M/alice.eml"
+expect_eq "signed: 2 signatures, accept" "$(nsigs sign) $(verdict sign)" "2 accept"
+{
+	for _ in 1 2; do
+		printf 'Authentication-Results: %s; dkim=pass header.d=example.com\r\n' "$AUTHSERV"
+	done
+	cat "$O/alice-signed.eml"
+} >"$M/forged.eml"
+mc verify -c 192.0.2.1 "$M/forged.eml"
+expect_eq "verified: pass, 2 forged results deleted" \
+	"$(verdict verify) $(count verify 'chgheader idx=[0-9]+ name=Authentication-Results value=$')" "accept 2"
+mc slow -c 192.0.2.1 "$M/slow-signed.eml"
+expect_eq "DNS timeout: tempfail" "$(verdict slow | cut -c1-20)" 'replycode code="451 '
+mc unsigned -c 10.1.2.3 "$M/carol.eml"
+expect_eq "no signing_table entry: accept unsigned" "$(verdict unsigned) $(nsigs unsigned)" \
+	"accept stage=eoh 0"
+mc abort -c 192.0.2.1 --abort-after header "$M/carol.eml"
+check "aborted message: the conversation completes" [ "$mc_rc" = 0 ]
+
+"$py" "$mcheck" scrape "$url" "$work/s1" || die "scrape after traffic"
+if "$py" "$mcheck" delta "$work/s0" "$work/s1" \
+	'dkimgate_messages_total{decision=sign}=1' \
+	'dkimgate_messages_total{decision=verify}=2' \
+	'dkimgate_messages_total{decision=pass-unsigned}=1' \
+	'dkimgate_message_actions_total{action=accept}=3' \
+	'dkimgate_message_actions_total{action=tempfail}=1' \
+	'dkimgate_messages_aborted_total=1' \
+	'dkimgate_signatures_total{algorithm=rsa-sha256}=1' \
+	'dkimgate_signatures_total{algorithm=ed25519-sha256}=1' \
+	'dkimgate_verify_results_total{result=pass}=2' \
+	'dkimgate_verify_results_total{result=temperror}=1' \
+	'dkimgate_alignment_total{verdict=aligned-pass}=1' \
+	'dkimgate_alignment_total{verdict=fail}=1' \
+	'dkimgate_authres_removed_total=2' \
+	'dkimgate_dns_queries_total=6' \
+	'dkimgate_dns_answers_total{status=ok}=2' \
+	'dkimgate_dns_answers_total{status=nxdomain}=2' \
+	'dkimgate_dns_answers_total{status=timeout}=2' \
+	'dkimgate_dns_dnssec_total{status=insecure}=4' \
+	'dkimgate_key_cache_total{result=miss}=2' \
+	'dkimgate_eom_duration_seconds_count{mode=sign}=1' \
+	'dkimgate_eom_duration_seconds_count{mode=verify}=2' \
+	'dkimgate_dns_lookup_duration_seconds_count=6' \
+	>"$work/delta.out" 2>&1; then
+	ok "every counter moved by exactly the expected amount"
+else
+	not_ok "counters moved otherwise than expected:"
+	sed 's/^/#   /' "$work/delta.out"
+fi
+check "the timed-out lookups are counted at 1 s or more" \
+	[ "$(g s1 dkimgate_dns_lookup_duration_seconds_bucket 'le=0.5')" -le \
+	  $(( $(g s1 dkimgate_dns_lookup_duration_seconds_count) - 2 )) ]
+expect_eq "nothing in flight afterwards (messages, DNS lookups)" \
+	"$(g s1 dkimgate_messages_in_flight) $(g s1 dkimgate_dns_in_flight)" "0 0"
+still_alive "traffic"
+
+# ================================================================================
+echo "# 5. reload"
+kill -HUP "$dg_pid"
+for _ in $(seq 100); do
+	"$py" "$mcheck" scrape "$url" "$work/s2"
+	[ "$(g s2 dkimgate_config_generation)" = 2 ] && break
+	sleep 0.1
+done
+expect_eq "reload applied: generation 2, success 1, reloads{success} 1" \
+	"$(g s2 dkimgate_config_generation) $(g s2 dkimgate_config_last_reload_successful) $(g s2 dkimgate_config_reloads_total result=success)" \
+	"2 1 1"
+t_ok=$(g s2 dkimgate_config_last_reload_success_timestamp_seconds)
+echo 'this is not = a configuration' >>"$conf"
+kill -HUP "$dg_pid"
+for _ in $(seq 100); do
+	"$py" "$mcheck" scrape "$url" "$work/s3"
+	[ "$(g s3 dkimgate_config_reloads_total result=failure)" = 1 ] && break
+	sleep 0.1
+done
+expect_eq "broken file refused: generation 2, success 0, reloads{failure} 1, time kept" \
+	"$(g s3 dkimgate_config_generation) $(g s3 dkimgate_config_last_reload_successful) $(g s3 dkimgate_config_reloads_total result=failure) $(g s3 dkimgate_config_last_reload_success_timestamp_seconds)" \
+	"2 0 1 $t_ok"
+
+# ================================================================================
+echo "# 6. the port taken"
+write_conf "$work/second.conf" "127.0.0.1:$mport" "" 2
+"$DKIMGATE" -f -c "$work/second.conf" >"$work/second.log" 2>&1 &
+p2=$!
+for _ in $(seq 100); do alive "$p2" || break; sleep 0.1; done
+if alive "$p2"; then
+	not_ok "a second daemon on the same metrics port keeps running"
+	stop_pid "$p2"
+else
+	wait "$p2"
+	rc=$?
+	check "a second daemon on the same port exits 1 and says why (rc $rc)" \
+		eval '[ "$rc" = 1 ] && grep -q "error event=start reason=\"metrics 127.0.0.1:$mport: Address already in use\"" "$work/second.log"'
+fi
+still_alive "second daemon"
+
+stop_pid "$dg_pid"
+dg_pid=''
+sanitizer_report
+proto_finish
