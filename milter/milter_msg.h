@@ -45,8 +45,8 @@ struct msg {
 	signed char walk_of[LIMIT_SIGNATURES];	/* signature -> walks[], -1 none */
 	size_t from_fields;
 	time_t start;
-	struct decide_keys keys;
-	unsigned char sig_alg[LIMIT_SIGNERS];	/* each signer's enum crypto_type */	/* sign mode: the keys chosen at end of header */
+	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
+	unsigned char sig_alg[LIMIT_SIGNERS];	/* each signer's enum crypto_type */
 };
 
 struct conn {
