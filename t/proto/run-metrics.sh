@@ -15,7 +15,8 @@
 #     the version; start time and configuration generation are set.
 #  3. Key checks at start: 2 ok, 1 missing, 1 mismatch, and with
 #     metrics_keys = 2 the two keys with a problem are the ones listed.
-#  4. Traffic, then exact deltas of every counter and histogram count:
+#  4. Traffic (alignment = "rfc7489", whose DMARC lookups are fixed by the
+#     From: domain), then exact deltas of every counter and histogram count:
 #     one message signed with two keys (rsa-sha256, ed25519-sha256); that
 #     message verified (2 pass, aligned-pass) with two forged
 #     Authentication-Results fields of our authserv-id (removed: 2); a
@@ -79,7 +80,10 @@ keys = (
 );
 signing_table = ( { from = "example.com"; keys = [ "a1", "ed" ]; } );
 sign = { internal_networks = [ "10.0.0.0/8" ]; };
-verify = { on_temperror = "tempfail"; };
+# The DNS arithmetic of check 4 is that of the public suffix list method
+# (the From: domain's _dmarc name, then its organizational domain's); the
+# tree walk's own query pattern is run-alignment.sh's business.
+verify = { on_temperror = "tempfail"; alignment = "rfc7489"; };
 dns = { resolver = "$resolver"; trust_anchor = ""; timeout = 1; };
 CONF
 	mv "$1.new" "$1"
