@@ -11,6 +11,8 @@
  *             3 bad arguments or an unusable key file or configuration.
  *   discover: 0 keys found and all ok, 1 nothing found or worst is a
  *             warning, 2 a found key fails a check, 3 bad arguments.
+ *   import-opendkim: 0 everything carried over, 1 something left out or a
+ *             key unusable, 3 bad arguments or unreadable tables.
  */
 #ifndef DKIMCTL_CMD_H
 #define DKIMCTL_CMD_H
@@ -20,6 +22,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_genkey(int argc, char **argv);
 int cmd_testkey(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Exit status of the key commands for bad arguments. */
 #define EXIT_KEY_USAGE 3

@@ -23,6 +23,7 @@ static const struct {
 	{ "genkey", cmd_genkey, "make a key pair and its DNS record: dkimctl genkey -d DOMAIN [-s SELECTOR]" },
 	{ "testkey", cmd_testkey, "check a published key: dkimctl testkey -d DOMAIN -s SELECTOR [-k KEYFILE]" },
 	{ "discover", cmd_discover, "find the DKIM keys a domain publishes: dkimctl discover DOMAIN" },
+	{ "import-opendkim", cmd_import, "convert OpenDKIM tables: dkimctl import-opendkim KEYTABLE SIGNINGTABLE" },
 };
 
 static void
@@ -32,7 +33,7 @@ usage(FILE *fp)
 
 	fprintf(fp, "usage: dkimctl COMMAND [options] [args]\n\ncommands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(fp, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(fp, "  %-15s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n'dkimctl COMMAND --help' shows the options of a command.\n");
 }
 

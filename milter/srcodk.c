@@ -171,17 +171,17 @@ signtable_line(struct keyset *ks, const char *file, int line, char **f, size_t n
 		buf_printf(pr, "%s:%d: '%s': %s; line left out\n", file, line, f[0], why);
 		return;
 	}
-	/* A pattern on several lines collects the keys of each. */
-	if ((e = keyset_add_entry(ks, pat, line, &first)) == -2)
-		e = keyset_entry_index(ks, pat);
-	if (e < 0) {
-		buf_printf(pr, "%s:%d: out of memory\n", file, line);
-		return;
-	}
+	/* Keys first: an entry that would sign with nothing is not made. */
 	for (i = 1; i < n; i++) {
 		if ((k = keyset_key_index(ks, f[i])) < 0) {
 			buf_printf(pr, "%s:%d: no key '%s' in the KeyTable\n", file, line, f[i]);
 			continue;
+		}
+		/* A pattern on several lines collects the keys of each. */
+		if ((e = keyset_entry_index(ks, pat)) < 0 &&
+		    (e = keyset_add_entry(ks, pat, line, &first)) < 0) {
+			buf_printf(pr, "%s:%d: out of memory\n", file, line);
+			return;
 		}
 		if (ks->table[e].nkeys >= LIMIT_SIGNERS) {
 			buf_printf(pr, "%s:%d: more than %d keys for '%s'; '%s' not used\n", file,
