@@ -23,6 +23,8 @@ int cmd_genkey(int argc, char **argv);
 int cmd_testkey(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+/* status: 0 shown, 1 metrics off, 2 endpoint unreachable, 3 bad arguments. */
+int cmd_status(int argc, char **argv);
 
 /* Exit status of the key commands for bad arguments. */
 #define EXIT_KEY_USAGE 3

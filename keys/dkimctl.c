@@ -1,6 +1,7 @@
 /*
  * dkimctl.c - command-line front end to the dkimgate engine: sign and verify
- * message files, and manage keys (genkey, testkey, discover). Each
+ * message files, manage keys (genkey, testkey, discover), and show a
+ * running daemon's state from its metrics (status). Each
  * subcommand lives in its own file.
  */
 #include "config.h"
@@ -24,6 +25,7 @@ static const struct {
 	{ "testkey", cmd_testkey, "check a published key: dkimctl testkey -d DOMAIN -s SELECTOR [-k KEYFILE]" },
 	{ "discover", cmd_discover, "find the DKIM keys a domain publishes: dkimctl discover DOMAIN" },
 	{ "import-opendkim", cmd_import, "convert OpenDKIM tables: dkimctl import-opendkim KEYTABLE SIGNINGTABLE" },
+	{ "status", cmd_status, "summary of a running dkimgate from its metrics: dkimctl status [-c CONFIG]" },
 };
 
 static void

@@ -206,6 +206,18 @@ metrics_hist_count(enum metrics_hist h)
 	return n;
 }
 
+const char *
+metrics_counter_name(enum metrics_counter c)
+{
+	return (unsigned)c < MC__COUNT ? counters[c].name : NULL;
+}
+
+const char *
+metrics_counter_label(enum metrics_counter c)
+{
+	return (unsigned)c < MC__COUNT ? counters[c].label : NULL;
+}
+
 unsigned
 metrics_nlabels(enum metrics_counter c)
 {

@@ -95,7 +95,13 @@ uint64_t metrics_counter_value(enum metrics_counter c, unsigned label);
 int64_t metrics_gauge_value(enum metrics_gauge g);
 uint64_t metrics_hist_count(enum metrics_hist h);
 
-/* Label values of one counter family: their number and the name of one. */
+/*
+ * A counter family's series name and label name (NULL: unlabelled), the
+ * number of its label values and the name of one; static strings, NULL
+ * when out of range.
+ */
+const char *metrics_counter_name(enum metrics_counter c);
+const char *metrics_counter_label(enum metrics_counter c);
 unsigned metrics_nlabels(enum metrics_counter c);
 const char *metrics_label(enum metrics_counter c, unsigned label);
 

@@ -9,7 +9,8 @@
 # `metrics` on a free loopback port and dns.timeout = 1.  Checks:
 #  1. Configuration: a non-loopback metrics address is refused by
 #     dkimgate -n unless metrics_allow_remote = true; a malformed one is
-#     refused with the reason.
+#     refused with the reason; dkimctl status says metrics are off (exit
+#     1), or that nothing listens (exit 2).
 #  2. The endpoint: GET /metrics is 200 with the text format 0.0.4 and
 #     parses whole; another path is 404, POST is 405; build_info carries
 #     the version; start time and configuration generation are set.
@@ -24,7 +25,8 @@
 #     lookups time out (temperror, tempfail); a From: in no signing_table
 #     entry (pass-unsigned); a message aborted after its headers.  DNS:
 #     6 lookups, 2 ok, 2 NXDOMAIN, 2 timeouts, 4 insecure; 2 key cache
-#     misses.  Afterwards no message and no DNS lookup is in flight.
+#     misses.  Afterwards no message and no DNS lookup is in flight, and
+#     dkimctl status shows the same numbers.
 #  5. Reload: applied, the generation goes up and the success gauge is 1;
 #     a broken file is refused, the gauge goes to 0 and the generation
 #     stays.
@@ -102,6 +104,15 @@ write_conf "$work/bad.conf" "127.0.0.1"
 out=$("$DKIMGATE" -n -c "$work/bad.conf" 2>&1)
 check "a malformed metrics address is refused with the reason" \
 	grep -q "metrics: '127.0.0.1' is not ADDRESS:PORT" <<<"$out"
+write_conf "$work/off.conf" ""
+out=$("$DKIMCTL" status -c "$work/off.conf" 2>&1)
+rc=$?
+check "dkimctl status with metrics off: exit 1, says so (rc $rc)" \
+	eval '[ "$rc" = 1 ] && grep -q "^metrics are off in $work/off.conf" <<<"$out"'
+out=$("$DKIMCTL" status -a "127.0.0.1:$(free_port)" 2>&1)
+rc=$?
+check "dkimctl status with nothing listening: exit 2, says so (rc $rc)" \
+	eval '[ "$rc" = 2 ] && grep -q "cannot read metrics at 127.0.0.1:.*Connection refused" <<<"$out"'
 
 # ================================================================================
 echo "# 2. the endpoint"
@@ -218,6 +229,27 @@ check "the timed-out lookups are counted at 1 s or more" \
 expect_eq "nothing in flight afterwards (messages, DNS lookups)" \
 	"$(g s1 dkimgate_messages_in_flight) $(g s1 dkimgate_dns_in_flight)" "0 0"
 still_alive "traffic"
+
+# dkimctl status reads the same endpoint (through the configuration).
+"$DKIMCTL" status -c "$conf" >"$work/status.out" 2>&1
+rc=$?
+sed 's/^/#   /' "$work/status.out"
+expect_eq "dkimctl status: exit 0" "$rc" 0
+st_has() { grep -Eq -- "$1" "$work/status.out"; }
+check "status: version and address" st_has "^dkimgate $version, metrics at 127.0.0.1:$mport\$"
+check "status: messages done, in flight, aborted" st_has '^messages +4 done, 0 in flight, 1 aborted$'
+check "status: decisions" st_has '^  decision +sign 1, verify 2, pass-unsigned 1$'
+check "status: replies" st_has '^  reply +accept 3, reject 0, tempfail 1$'
+check "status: signatures" st_has '^signatures +rsa-sha256 1, ed25519-sha256 1$'
+check "status: verification results" \
+	st_has '^verified +none 0, pass 2, fail 0, neutral 0, policy 0, temperror 1, permerror 0$'
+check "status: alignment" st_has '^alignment +aligned-pass 1, unaligned-pass 0, fail 1, none 0'
+check "status: forged A-R removed" st_has '^forged A-R +2 removed$'
+check "status: DNS timeouts" st_has '^  answers +.*timeout 2, '
+check "status: latency with a 90% bound" st_has '^latency +sign: mean [0-9.]+ ms, 90% <= [0-9.]+ ms$'
+check "status: keys by state, the bad ones named" \
+	eval 'st_has "^keys +4: ok 2, missing 1, mismatch 1, unknown 0, unchecked 0" &&
+		st_has "^  key gone +missing$" && st_has "^  key wrong +mismatch$"'
 
 # ================================================================================
 echo "# 5. reload"
