@@ -167,6 +167,20 @@ dkim_sign_one(struct dkim *d, struct signer *s, EVP_MD_CTX *md)
 		snprintf(d->error, sizeof(d->error), "body digest failed");
 		return -1;
 	}
+	/*
+	 * RFC 6376 5.4: From must be signed. A message without one, or a
+	 * header list that leaves it out, would get a signature every
+	 * verifier refuses: fail here and say why instead.
+	 */
+	if (d->nfrom == 0) {
+		snprintf(d->error, sizeof(d->error), "no From: header field to sign");
+		return -1;
+	}
+	if (!in_list(s->hlist, s->nh, "from")) {
+		snprintf(d->error, sizeof(d->error), "%s/%s: From is not among the signed "
+		    "header fields", s->domain, s->selector);
+		return -1;
+	}
 	memset(&sp, 0, sizeof(sp));
 	sp.alg = crypto_key_type(s->key) == CRYPTO_ED25519 ? SIG_ED25519_SHA256 :
 	    SIG_RSA_SHA256;

@@ -1432,6 +1432,72 @@ START_TEST(from_field_is_reported_with_its_count)
 }
 END_TEST
 
+/*
+ * RFC 6376 5.4: From must be signed. A message without a From field, or a
+ * header list that leaves From out, gets no signature and an error, not a
+ * signature every verifier refuses. (Found by t/fuzz/fuzz_sign: a field
+ * named "F\x1d\0\0\0rom" was signed with h= lacking from.)
+ */
+static const struct {
+	const char *name;
+	const char *fields[3];
+	int sign_from;		/* From in the signer's header list */
+	int oversign;		/* default oversigning (lists from once more) */
+	const char *error;	/* NULL: signing succeeds */
+} from_cases[] = {
+	{ "no From field", { "Subject: hi", "To: a@example.org", NULL }, 1, 0,
+	  "no From: header field to sign" },
+	{ "no From field, From oversigned", { "Subject: hi", NULL }, 1, 1,
+	  "no From: header field to sign" },
+	{ "From name with control bytes", { "F\x1drom: a@example.com", NULL }, 1, 0,
+	  "no From: header field to sign" },
+	{ "header list without From", { "From: a@example.com", "Subject: hi", NULL }, 0, 0,
+	  "From is not among the signed header fields" },
+	{ "From present and listed", { "From: a@example.com", "Subject: hi", NULL }, 1, 0,
+	  NULL },
+};
+
+START_TEST(signing_requires_a_signed_from)
+{
+	static const char *const no_from[] = { "subject", "to" };
+	struct crypto_key *key = tu_load_key("ed25519.pem");
+	struct dkim_signer s = {
+		.key = key, .domain = "example.com", .selector = "sel",
+		.headers = dkim_default_headers, .nheaders = dkim_default_nheaders,
+	};
+	struct dkim *d = dkim_create(NOW);
+	char err[256];
+	size_t k;
+	int rc;
+
+	if (!from_cases[_i].sign_from) {
+		s.headers = no_from;
+		s.nheaders = 2;
+	}
+	if (from_cases[_i].oversign) {
+		s.oversign = dkim_default_oversign;
+		s.noversign = dkim_default_noversign;
+	}
+	ck_assert_int_eq(dkim_add_signer(d, &s, err, sizeof(err)), 0);
+	for (k = 0; from_cases[_i].fields[k] != NULL; k++)
+		ck_assert_int_eq(dkim_header(d, from_cases[_i].fields[k],
+		    strlen(from_cases[_i].fields[k])), 0);
+	ck_assert_int_eq(dkim_eoh(d), 0);
+	ck_assert_int_eq(dkim_body(d, "x\r\n", 3), 0);
+	rc = dkim_eom(d);
+	if (from_cases[_i].error == NULL) {
+		ck_assert_msg(rc == 0, "%s: %s", from_cases[_i].name, dkim_error(d));
+		ck_assert_uint_eq(dkim_nsignatures(d), 1);
+	} else {
+		ck_assert_msg(rc == -1, "%s: signed", from_cases[_i].name);
+		ck_assert_msg(strstr(dkim_error(d), from_cases[_i].error) != NULL, "%s: %s",
+		    from_cases[_i].name, dkim_error(d));
+	}
+	dkim_free(d);
+	crypto_key_unref(key);
+}
+END_TEST
+
 static Suite *
 dkim_suite(void)
 {
@@ -1474,6 +1540,8 @@ dkim_suite(void)
 	tcase_add_test(hostile, ten_megabyte_body_of_crlf_signs_and_verifies);
 	tcase_add_test(hostile, session_misuse_is_refused);
 	tcase_add_test(hostile, from_field_is_reported_with_its_count);
+	tcase_add_loop_test(hostile, signing_requires_a_signed_from, 0,
+	    sizeof(from_cases) / sizeof(from_cases[0]));
 	suite_add_tcase(s, hostile);
 	return s;
 }
