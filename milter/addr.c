@@ -563,7 +563,7 @@ label(const unsigned char *s, size_t n, struct buf *out, const char **why)
 		unsigned long cps[64];
 		const unsigned char *p, *end;
 		size_t count = 0, before = out->len;
-		int rc = -1;
+		int rc = -1, nonascii;
 
 		if (copy == NULL)
 			return (*why = "out of memory"), -1;
@@ -587,15 +587,32 @@ label(const unsigned char *s, size_t n, struct buf *out, const char **why)
 			*why = "invalid UTF-8 in the domain";
 			goto out;
 		}
+		/*
+		 * Lower-casing also normalizes (NFKC): U+2480 becomes "(13)",
+		 * U+212A KELVIN SIGN a plain "k". Check the result again, so
+		 * no ASCII but LDH, and no label that is ASCII only, can come
+		 * out of the encoding.
+		 */
 		p = (const unsigned char *)lower;
 		end = p + strlen(lower);
 		count = 0;
+		nonascii = 0;
 		while (p < end) {
 			if (count == 64 || utf8_next(&p, end, &cps[count]) < 0) {
 				*why = "invalid UTF-8 in the domain";
 				goto out;
 			}
+			if (cps[count] < 0x80 && !is_ldh(cps[count])) {
+				*why = "label with a character other than letter, digit or hyphen";
+				goto out;
+			}
+			if (cps[count] >= 0x80)
+				nonascii = 1;
 			count++;
+		}
+		if (!nonascii) {
+			*why = "U-label that normalizes to ASCII";
+			goto out;
 		}
 		if (cps[0] == '-' || cps[count - 1] == '-') {
 			*why = "label starts or ends with a hyphen";

@@ -110,6 +110,10 @@ static const struct {
 	{ "alice@\xc0\xae.example", BAD, NULL, NULL },
 	{ "alice@\xed\xa0\x80.example", BAD, NULL, NULL },
 	{ "alice@\xe2\x80\x8b-.example", BAD, NULL, NULL },
+	/* NFKC while lower-casing: U+2480 is "(13)", U+212A a plain "k" (fuzz_from). */
+	{ "A@\xe2\x92\x80" "f", BAD, NULL, NULL },
+	{ "alice@\xe2\x84\xaa.example", BAD, NULL, NULL },
+	{ "alice@\xef\xbc\xa1\xef\xbc\x8e.example", BAD, NULL, NULL },
 	{ "\"unterminated@example.com", BAD, NULL, NULL },
 	{ "(unterminated alice@example.com", BAD, NULL, NULL },
 	{ "Alice (x <alice@example.com>", BAD, NULL, NULL },
