@@ -146,9 +146,16 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
     unsigned long *pf3)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = smfi_getpriv(ctx);
 
-	if (c == NULL)
+	/*
+	 * A second negotiation on the same connection starts it afresh: the
+	 * context it had (and any message in it) must not be lost.
+	 */
+	if (c != NULL) {
+		msg_free(c->msg);
+		memset(c, 0, sizeof(*c));
+	} else if ((c = calloc(1, sizeof(*c))) == NULL)
 		return SMFIS_REJECT;	/* libmilter turns this into "no filtering" */
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
 	*pf1 = f1 & WANT_PROTO;
