@@ -26,6 +26,7 @@ struct dmarcwalk_cache {
 struct dmarcwalk {
 	struct dmarc_walk walk;
 	struct dns_query *q[DMARC_WALK_MAX];
+	unsigned char toolong[DMARC_WALK_MAX];	/* _dmarc.NAME is no DNS name */
 	int waited;
 	int cached;
 	struct dmarcwalk_cache *cache;
@@ -158,9 +159,10 @@ dmarcwalk_start(struct dns *dns, struct dmarcwalk_cache *cache, const char *doma
 	for (i = 0; i < w->walk.ntargets; i++) {
 		char name[LIMIT_DOMAIN + 8];
 
-		/* A name too long for _dmarc is left unasked; the wait says so. */
 		if (dmarc_name(w->walk.target[i], name, sizeof(name)) == 0)
 			w->q[i] = dns_txt_start(dns, name);
+		else
+			w->toolong[i] = 1;
 	}
 	return w;
 }
@@ -177,11 +179,14 @@ dmarcwalk_wait(struct dmarcwalk *w)
 	for (i = 0; i < w->walk.ntargets; i++) {
 		struct dmarc_answer a;
 
-		if (w->q[i] == NULL) {
+		if (w->toolong[i]) {
+			/* No record can live at a name longer than DNS allows. */
+			memset(&a, 0, sizeof(a));
+			a.kind = DMARC_ANS_NONE;
+		} else if (w->q[i] == NULL) {
 			memset(&a, 0, sizeof(a));
 			a.kind = DMARC_ANS_TEMP;
-			str_copy(a.why, "cannot ask: name too long or out of memory",
-			    sizeof(a.why));
+			str_copy(a.why, "cannot start the lookup: out of memory", sizeof(a.why));
 		} else {
 			const struct dns_result *r = dns_query_wait(w->q[i]);
 
@@ -234,10 +239,10 @@ dmarcwalk_run(struct dns *dns, const char *domain, struct dmarc_result *res,
 		memset(st, 0, sizeof(*st));
 		*nsteps = i + 1;
 		if (dmarc_name(walk.target[i], st->name, sizeof(st->name)) < 0) {
+			/* No record can live at a name longer than DNS allows. */
 			memset(&a, 0, sizeof(a));
-			a.kind = DMARC_ANS_TEMP;
-			str_copy(a.why, "name too long", sizeof(a.why));
-			st->dns = "error";
+			a.kind = DMARC_ANS_NONE;
+			st->dns = "name too long to ask";
 		} else {
 			dns_txt(dns, st->name, &r);
 			dmarcwalk_answer(&r, &a);

@@ -172,8 +172,7 @@ valign_message(struct msg *m, struct valign *va)
 	}
 	va->adkim = '?';
 	if ((k = find_walk(m, m->from_domain)) < 0) {
-		str_copy(va->why, "DMARC tree walk not started (out of memory)",
-		    sizeof(va->why));
+		str_copy(va->why, "DMARC tree walk could not start", sizeof(va->why));
 		return;
 	}
 	r = dmarcwalk_wait(m->walks[k]);
@@ -219,7 +218,8 @@ valign_signature(struct msg *m, struct valign *va, size_t i, const char *d,
 	if (al->strict) {
 		relaxed = 1;
 		str_copy(d_org, va->org, d_orglen);
-	} else if (i < LIMIT_SIGNATURES && m->walk_of[i] >= 0) {
+	} else if (i < LIMIT_SIGNATURES && m->walk_of[i] >= 0 &&
+	    (size_t)m->walk_of[i] < m->nwalks) {
 		const struct dmarc_result *r = dmarcwalk_wait(m->walks[m->walk_of[i]]);
 
 		if (r->org_known)

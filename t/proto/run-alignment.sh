@@ -16,6 +16,8 @@
 #     from _dmarc.psd.example); d=other.psd.example does not.
 #  2. rfc9989: From a.b.c.corp.example, d=corp.example aligns: the record
 #     three labels up is the policy and the Organizational Domain.
+#     From a 248-character domain (no _dmarc name can be built for it)
+#     the walk goes on above it and aligns the same way.
 #  3. rfc9989: the reordered record with unknown tags is read: adkim=s, so
 #     d=mail.tags.example is relaxed-aligned only: unaligned-pass.
 #  4. rfc9989: From a 10-label name: the daemon logs dmarc_queries=8 and
@@ -89,6 +91,9 @@ signed deep "user@$deep" "$deep"
 signed broken user@news.broken.example broken.example
 signed broken2 user@news.broken.example broken.example news.broken.example
 signed own user@own.example own.example
+# A From: domain so long (248 characters) that _dmarc.DOMAIN is no DNS name.
+long=$(printf 'a%.0s' $(seq 58)).$(printf 'b%.0s' $(seq 58)).$(printf 'c%.0s' $(seq 58)).$(printf 'd%.0s' $(seq 58)).corp.example
+signed long "u@$long" corp.example
 
 write_conf rfc9989
 start_dkimgate
@@ -115,6 +120,11 @@ mc tags -c 192.0.2.1 "$M/tags.eml"
 check "adkim=s read from the reordered record: relaxed only, unaligned-pass" archeck tags \
 	'dkim=pass|header.d=mail.tags.example|policy.align=relaxed|policy.adkim=s' \
 	'dkim-alignment=unaligned-pass|policy.adkim=s|policy.adkim-source=_dmarc.tags.example|policy.org-domain=tags.example'
+
+mc long -c 192.0.2.1 "$M/long.eml"
+check "248-character From: domain: _dmarc of it cannot exist, the walk goes on to corp.example" \
+	archeck long 'dkim=pass|policy.align=relaxed|policy.org-domain=corp.example' \
+	'dkim-alignment=aligned-pass|policy.org-domain=corp.example|policy.adkim-source=_dmarc.corp.example'
 
 echo "# 4. query bound on a 10-label name"
 mc deep -c 192.0.2.1 "$M/deep.eml"
