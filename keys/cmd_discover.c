@@ -264,8 +264,9 @@ dmarc_tag(const char *rec, const char *tag, char *out, size_t outlen, const char
 
 /*
  * The RFC 9989 tree walk and the Organizational Domain, then the record
- * that applies to the domain (section 4.10.1: the first valid record from
- * the domain upwards) and what it asks.
+ * that applies to the domain (section 4.10.1: its own, else its
+ * Organizational Domain's, else its Public Suffix Domain's) and what it
+ * asks.
  */
 static void
 dmarc(struct discover *d)

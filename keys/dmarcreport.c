@@ -51,6 +51,9 @@ report_dmarc(struct dns *dns, const char *domain, const char *prefix,
 	if (!res.policy_known)
 		printf("%spolicy: unknown, DNS failed (%s): receivers cannot "
 		    "evaluate alignment now\n", prefix, res.why);
+	else if (res.policy_found && res.policy.unusable)
+		printf("%spolicy: _dmarc.%s applies, but %s\n", prefix, res.policy_domain,
+		    res.why);
 	else if (res.policy_found)
 		printf("%spolicy: _dmarc.%s applies, adkim=%c (%s)\n", prefix,
 		    res.policy_domain, res.adkim, res.adkim == 's' ?

@@ -2,12 +2,15 @@
  * dmarc.h - DMARC policy records and the DNS Tree Walk of RFC 9989, without
  * any I/O.
  *
- * dmarc_parse reads one TXT record the way RFC 9989 section 4.7 and 4.8
+ * dmarc_parse reads one TXT record the way RFC 9989 sections 4.7 and 4.8
  * describe it: "v=DMARC1" must come first; the other tags may come in any
  * order; unknown tags are ignored; pct, rf and ri (removed by RFC 9989) are
- * tolerated and only noted; np= is understood. A record that starts as a
- * DMARC record but breaks the grammar is malformed: the caller treats it as
- * absent and keeps the reason.
+ * tolerated and only noted; np= is understood; a tag or value outside the
+ * grammar is dropped for the default. A record that cannot be read as one
+ * tag list (a known tag twice) is malformed: the caller treats it as absent
+ * and keeps the reason. A record whose p=, sp= or np= is invalid and that
+ * names no reporting URI still counts in the tree walk, but DMARC does not
+ * apply through it (section 4.10.1): it is marked unusable.
  *
  * The tree walk (section 4.10) is split into a plan and an evaluation so
  * that the caller chooses how to query: dmarc_walk_plan lists the at most
@@ -41,18 +44,21 @@ struct dmarc_rec {
 	char adkim;		/* 'r' or 's' (default 'r') */
 	char aspf;		/* 'r' or 's' (default 'r') */
 	enum dmarc_psd psd;	/* default u */
-	char p[12];		/* "none", "quarantine", "reject"; "" when absent */
+	char p[12];		/* "none", "quarantine", "reject"; absent: "none" */
 	char sp[12];		/* same; "" when absent */
 	char np[12];		/* same; "" when absent */
 	int testing;		/* t=y */
 	unsigned removed;	/* DMARC_REMOVED_* tags present (ignored) */
 	size_t unknown;		/* unknown tags ignored */
+	size_t invalid;		/* tags or values outside the grammar, ignored */
+	int unusable;		/* invalid p=/sp=/np= and no rua=: DMARC does not apply */
 };
 
 enum dmarc_parse_rc {
 	DMARC_REC_OK = 0,
 	DMARC_REC_NOT = -1,	/* not a DMARC record: discarded without comment */
 	DMARC_REC_BAD = -2	/* starts as DMARC1 but is malformed: why says how */
+	/* DMARC_REC_OK with rec.unusable set: why says why */
 };
 
 /* Parse txt[0..len); on DMARC_REC_BAD why receives the reason. */
@@ -97,10 +103,11 @@ struct dmarc_walk {
 	int done;			/* the walk stopped */
 	int temp;			/* a failure came before the stop */
 	char temp_why[LIMIT_REASON];
-	int policy_at;			/* index of the first record, -1 none */
-	struct dmarc_rec policy;
+	unsigned char have[DMARC_WALK_MAX];	/* a record at target[i] */
+	struct dmarc_rec rec[DMARC_WALK_MAX];
+	char rec_why[DMARC_WALK_MAX][LIMIT_REASON];	/* why a record is unusable */
 	int fewest_at;			/* index of the record with fewest labels */
-	int org_at;			/* index deciding the org domain, -1 */
+	int org_at;			/* index of the psd= record that stopped the walk */
 	int org_below;			/* org is one label below target[org_at] */
 };
 
@@ -118,12 +125,16 @@ int dmarc_walk_plan(struct dmarc_walk *w, const char *domain);
 int dmarc_walk_feed(struct dmarc_walk *w, const struct dmarc_answer *a);
 
 struct dmarc_result {
-	/* Section 4.10.1: the record that applies to the start domain. */
-	int policy_known;		/* 0: a DNS failure came first */
+	/*
+	 * Section 4.10.1: the record that applies to the start domain: its
+	 * own, else its Organizational Domain's, else its Public Suffix
+	 * Domain's.
+	 */
+	int policy_known;		/* 0: a DNS failure hid it */
 	int policy_found;		/* a record applies */
 	char policy_domain[LIMIT_DOMAIN + 1];	/* where it was found */
 	struct dmarc_rec policy;
-	char adkim;			/* the policy's adkim, 'r' without one */
+	char adkim;			/* the policy's adkim; 'r' without a usable one */
 	/* Section 4.10.2: the Organizational Domain of the start domain. */
 	int org_known;			/* 0: a DNS failure left it undecided */
 	char org[LIMIT_DOMAIN + 1];

@@ -16,6 +16,9 @@
 #     from _dmarc.psd.example); d=other.psd.example does not.
 #  2. rfc9989: From a.b.c.corp.example, d=corp.example aligns: the record
 #     three labels up is the policy and the Organizational Domain.
+#     From x.dept.corp.example, with adkim=s at _dmarc.dept.corp.example:
+#     the record that applies is the Organizational Domain's (section
+#     4.10.1), so adkim=r and d=corp.example aligns.
 #     From a 248-character domain (no _dmarc name can be built for it)
 #     the walk goes on above it and aligns the same way.
 #  3. rfc9989: the reordered record with unknown tags is read: adkim=s, so
@@ -52,6 +55,7 @@ domains="own.example brand.psd.example other.psd.example corp.example mail.tags.
 	for d in $domains; do printf 's1._domainkey.%s\tTXT\t%s\n' "$d" "$(ed_rec "$K/k1.pem")"; done
 	printf '_dmarc.psd.example\tTXT\tv=DMARC1; p=reject; psd=y\n'
 	printf '_dmarc.corp.example\tTXT\tv=DMARC1; p=none\n'
+	printf '_dmarc.dept.corp.example\tTXT\tv=DMARC1; p=none; adkim=s\n'
 	printf '_dmarc.own.example\tTXT\tv=DMARC1; p=none; psd=n; adkim=s\n'
 	printf '_dmarc.tags.example\tTXT\tv=DMARC1; zz=future; adkim=s; pct=50; ri=3600; rf=afrf; p=none\n'
 } >"$work/records.tsv"
@@ -86,6 +90,7 @@ signed() {
 signed psd-in user@mail.brand.psd.example brand.psd.example
 signed psd-out user@mail.brand.psd.example other.psd.example
 signed multi user@a.b.c.corp.example corp.example
+signed dept user@x.dept.corp.example corp.example
 signed tags user@tags.example mail.tags.example
 signed deep "user@$deep" "$deep"
 signed broken user@news.broken.example broken.example
@@ -114,6 +119,11 @@ mc multi -c 192.0.2.1 "$M/multi.eml"
 check "a.b.c.corp.example: policy and Organizational Domain from _dmarc.corp.example" archeck multi \
 	'dkim=pass|header.d=corp.example|policy.align=relaxed|policy.org-domain=corp.example' \
 	'dkim-alignment=aligned-pass|policy.org-domain=corp.example|policy.adkim-source=_dmarc.corp.example'
+
+mc dept -c 192.0.2.1 "$M/dept.eml"
+check "x.dept.corp.example: the Organizational Domain's record applies, not dept's adkim=s" \
+	archeck dept 'dkim=pass|header.d=corp.example|policy.align=relaxed|policy.adkim=r' \
+	'dkim-alignment=aligned-pass|policy.org-domain=corp.example|policy.adkim=r|policy.adkim-source=_dmarc.corp.example'
 
 echo "# 3. reordered record with unknown and removed tags"
 mc tags -c 192.0.2.1 "$M/tags.eml"

@@ -17,7 +17,7 @@
 
 #define S(lit) lit, sizeof(lit) - 1
 
-/* rc, then adkim, aspf, psd, p, sp, np, t, removed, unknown (when OK), or why. */
+/* rc, then adkim, aspf, psd, p, sp, np, t, removed, unknown, invalid, unusable, why. */
 static const struct {
 	const char *what;
 	const char *text;
@@ -28,65 +28,73 @@ static const struct {
 	const char *p, *sp, *np;
 	int testing;
 	unsigned removed;
-	size_t unknown;
-	const char *why;	/* substring of the reason for DMARC_REC_BAD */
+	size_t unknown, invalid;
+	int unusable;
+	const char *why;	/* substring of the reason (BAD, or unusable) */
 } recs[] = {
 	{ "minimal", S("v=DMARC1; p=none"), DMARC_REC_OK, 'r', 'r', DMARC_PSD_U,
-	  "none", "", "", 0, 0, 0, NULL },
-	{ "no p= at all is still a record", S("v=DMARC1"), DMARC_REC_OK, 'r', 'r',
-	  DMARC_PSD_U, "", "", "", 0, 0, 0, NULL },
+	  "none", "", "", 0, 0, 0, 0, 0, NULL },
+	{ "no p= counts as p=none", S("v=DMARC1"), DMARC_REC_OK, 'r', 'r',
+	  DMARC_PSD_U, "none", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "every tag, reordered", S("v=DMARC1; psd=n; np=reject; adkim=s; t=y; "
 	  "sp=quarantine; aspf=s; p=reject; rua=mailto:a@example.com"), DMARC_REC_OK,
-	  's', 's', DMARC_PSD_N, "reject", "quarantine", "reject", 1, 0, 0, NULL },
+	  's', 's', DMARC_PSD_N, "reject", "quarantine", "reject", 1, 0, 0, 0, 0, NULL },
 	{ "p= need not follow v=", S("v=DMARC1; adkim=s; p=quarantine"), DMARC_REC_OK,
-	  's', 'r', DMARC_PSD_U, "quarantine", "", "", 0, 0, 0, NULL },
+	  's', 'r', DMARC_PSD_U, "quarantine", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "unknown tags ignored", S("v=DMARC1; zz=1; p=none; future=yes; adkim=s"),
-	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 2, NULL },
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 2, 0, 0, NULL },
+	{ "an unknown tag twice is still ignored", S("v=DMARC1; zz=1; zz=2; adkim=s"),
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 2, 0, 0, NULL },
 	{ "removed tags tolerated", S("v=DMARC1; p=reject; pct=50; rf=afrf; ri=3600"),
 	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "reject", "", "", 0,
-	  DMARC_REMOVED_PCT | DMARC_REMOVED_RF | DMARC_REMOVED_RI, 0, NULL },
+	  DMARC_REMOVED_PCT | DMARC_REMOVED_RF | DMARC_REMOVED_RI, 0, 0, 0, NULL },
 	{ "removed tag with a nonsense value still tolerated", S("v=DMARC1; pct=abc"),
-	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "", "", "", 0, DMARC_REMOVED_PCT, 0, NULL },
+	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, DMARC_REMOVED_PCT, 0, 0,
+	  0, NULL },
 	{ "psd=y", S("v=DMARC1; p=none; psd=y"), DMARC_REC_OK, 'r', 'r', DMARC_PSD_Y,
-	  "none", "", "", 0, 0, 0, NULL },
+	  "none", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "psd=u explicit", S("v=DMARC1; psd=u"), DMARC_REC_OK, 'r', 'r', DMARC_PSD_U,
-	  "", "", "", 0, 0, 0, NULL },
+	  "none", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "values are case-insensitive", S("v=DMARC1; p=REJECT; adkim=S; psd=Y"),
-	  DMARC_REC_OK, 's', 'r', DMARC_PSD_Y, "reject", "", "", 0, 0, 0, NULL },
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_Y, "reject", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "whitespace around '=' and ';'", S("v = DMARC1 ;p = none ; adkim = s ;"),
-	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, NULL },
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 0, 0, NULL },
+	{ "empty specs are no error", S("v=DMARC1;; p=reject;;"), DMARC_REC_OK, 'r', 'r',
+	  DMARC_PSD_U, "reject", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "bad adkim value falls back to r", S("v=DMARC1; p=none; adkim=x"),
-	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 1, NULL },
+	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 1, 0, NULL },
 	{ "bad psd value falls back to u", S("v=DMARC1; p=none; psd=maybe"),
-	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 1, NULL },
+	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 1, 0, NULL },
+	{ "a spec without '=' is dropped", S("v=DMARC1; p=reject; garbage; adkim=s"),
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "reject", "", "", 0, 0, 0, 1, 0, NULL },
+	{ "a value with a control character is dropped", S("v=DMARC1; p=re\001ject"),
+	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 1, 0, NULL },
+	{ "an empty value is dropped", S("v=DMARC1; adkim=; p=reject"),
+	  DMARC_REC_OK, 'r', 'r', DMARC_PSD_U, "reject", "", "", 0, 0, 0, 1, 0, NULL },
 	{ "bad p= with rua= counts as p=none",
 	  S("v=DMARC1; p=block; rua=mailto:r@example.com"), DMARC_REC_OK, 'r', 'r',
-	  DMARC_PSD_U, "none", "", "", 0, 0, 0, NULL },
+	  DMARC_PSD_U, "none", "", "", 0, 0, 0, 0, 0, NULL },
 	{ "bad np= with rua= counts as p=none",
 	  S("v=DMARC1; p=reject; np=drop; rua=mailto:r@example.com"), DMARC_REC_OK,
-	  'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, NULL },
-	{ "bad p= without rua= is malformed", S("v=DMARC1; p=block"), DMARC_REC_BAD,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, "invalid p= value" },
-	{ "bad sp= with a rua= that is no URI is malformed",
-	  S("v=DMARC1; p=none; sp=x; rua=nothing"), DMARC_REC_BAD,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, "invalid sp= value" },
-	{ "duplicate tag is malformed", S("v=DMARC1; p=none; p=reject"), DMARC_REC_BAD,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, "duplicate tag" },
-	{ "tag without '=' is malformed", S("v=DMARC1; p=none; garbage"), DMARC_REC_BAD,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, "without '='" },
-	{ "control character is malformed", S("v=DMARC1; p=no\001ne"), DMARC_REC_BAD,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, "control" },
+	  'r', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 0, 0, NULL },
+	{ "bad p= without rua=: DMARC does not apply through it", S("v=DMARC1; p=block; adkim=s"),
+	  DMARC_REC_OK, 's', 'r', DMARC_PSD_U, "none", "", "", 0, 0, 0, 0, 1, "invalid p=" },
+	{ "bad sp= with a rua= that is no URI: unusable",
+	  S("v=DMARC1; p=none; sp=x; rua=nothing"), DMARC_REC_OK, 'r', 'r', DMARC_PSD_U,
+	  "none", "", "", 0, 0, 0, 0, 1, "invalid sp=" },
+	{ "a known tag twice is malformed", S("v=DMARC1; p=none; p=reject"), DMARC_REC_BAD,
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, "tag p= given twice" },
 	{ "v= not first is no DMARC record", S("p=none; v=DMARC1"), DMARC_REC_NOT,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
 	{ "leading space is no DMARC record", S(" v=DMARC1; p=none"), DMARC_REC_NOT,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
 	{ "version is case-sensitive", S("v=dmarc1; p=none"), DMARC_REC_NOT,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
 	{ "DMARC10 is another version", S("v=DMARC10; p=none"), DMARC_REC_NOT,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
 	{ "SPF record", S("v=spf1 -all"), DMARC_REC_NOT,
-	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
-	{ "empty", S(""), DMARC_REC_NOT, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0, NULL },
+	  0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
+	{ "empty", S(""), DMARC_REC_NOT, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL },
 };
 
 START_TEST(record_parses_as_rfc9989_says)
@@ -98,11 +106,9 @@ START_TEST(record_parses_as_rfc9989_says)
 
 	ck_assert_msg(rc == recs[_i].rc, "%s: rc %d, want %d (%s)", recs[_i].what,
 	    (int)rc, (int)recs[_i].rc, why);
-	if (rc == DMARC_REC_BAD) {
+	if (recs[_i].why != NULL)
 		ck_assert_msg(strstr(why, recs[_i].why) != NULL, "%s: why \"%s\"",
 		    recs[_i].what, why);
-		return;
-	}
 	if (rc != DMARC_REC_OK)
 		return;
 	ck_assert_msg(r.adkim == recs[_i].adkim, "%s: adkim %c", recs[_i].what, r.adkim);
@@ -114,7 +120,13 @@ START_TEST(record_parses_as_rfc9989_says)
 	ck_assert_str_eq(r.np, recs[_i].np);
 	ck_assert_int_eq(r.testing, recs[_i].testing);
 	ck_assert_uint_eq(r.removed, recs[_i].removed);
-	ck_assert_uint_eq(r.unknown, recs[_i].unknown);
+	ck_assert_msg(r.unknown == recs[_i].unknown, "%s: unknown %zu", recs[_i].what,
+	    r.unknown);
+	ck_assert_msg(r.invalid == recs[_i].invalid, "%s: invalid %zu", recs[_i].what,
+	    r.invalid);
+	ck_assert_int_eq(r.unusable, recs[_i].unusable);
+	if (!r.unusable)
+		ck_assert_str_eq(why, "");
 }
 END_TEST
 
@@ -133,8 +145,11 @@ static const struct {
 	  DMARC_ANS_NONE, 0, "several DMARC records" },
 	{ "a good and a malformed: none", { "v=DMARC1; p=none", "v=DMARC1; p=x" },
 	  DMARC_ANS_NONE, 0, "several DMARC records" },
-	{ "one malformed: none with the reason", { "v=DMARC1; a=1; a=2" },
-	  DMARC_ANS_NONE, 0, "malformed record: duplicate tag" },
+	{ "one malformed: none with the reason", { "v=DMARC1; p=none; p=reject" },
+	  DMARC_ANS_NONE, 0, "malformed record: tag p= given twice" },
+	{ "an unusable record is a record, with the reason", { "v=DMARC1; p=x; adkim=s" },
+	  DMARC_ANS_REC, 's', "invalid p= and no rua= URI: DMARC does not apply through "
+	  "this record" },
 	{ "no DMARC record", { "v=spf1 -all" }, DMARC_ANS_NONE, 0, "" },
 };
 
@@ -176,11 +191,16 @@ static const struct {
 	  "a.b.example.com", { "example.com=v=DMARC1; p=none" },
 	  "a.b.example.com b.example.com example.com com", 1, "example.com", 'r', 1,
 	  "example.com" },
-	{ "nearest record is the policy, the one with fewest labels the org",
+	{ "the Organizational Domain's record applies, not a nearer one",
 	  "x.dept.example.com",
 	  { "dept.example.com=v=DMARC1; p=none; adkim=s", "example.com=v=DMARC1; p=reject" },
-	  "x.dept.example.com dept.example.com example.com com", 1, "dept.example.com",
-	  's', 1, "example.com" },
+	  "x.dept.example.com dept.example.com example.com com", 1, "example.com",
+	  'r', 1, "example.com" },
+	{ "the domain's own record applies before its Organizational Domain's",
+	  "dept.example.com",
+	  { "dept.example.com=v=DMARC1; p=none; adkim=s", "example.com=v=DMARC1; p=reject" },
+	  "dept.example.com example.com com", 1, "dept.example.com", 's', 1,
+	  "example.com" },
 	{ "psd=n stops the walk and is the org",
 	  "mail.dept.example.com",
 	  { "dept.example.com=v=DMARC1; p=none; psd=n", "example.com=v=DMARC1; p=reject" },
@@ -198,9 +218,9 @@ static const struct {
 	  "psd.test=v=DMARC1; p=reject; psd=y" },
 	  "mail.shop.psd.test shop.psd.test psd.test", 1, "shop.psd.test", 's', 1,
 	  "shop.psd.test" },
-	{ "psd=y at the start does not stop the walk",
-	  "psd.test", { "psd.test=v=DMARC1; p=reject; psd=y" },
-	  "psd.test test", 1, "psd.test", 'r', 1, "psd.test" },
+	{ "psd=y at the start ends the walk: the domain is its own",
+	  "psd.test", { "psd.test=v=DMARC1; p=reject; psd=y", "test=v=DMARC1; psd=n" },
+	  "psd.test", 1, "psd.test", 'r', 1, "psd.test" },
 	{ "single-label psd=y reached", "a.b.c.tld", { "tld=v=DMARC1; p=reject; psd=y" },
 	  "a.b.c.tld b.c.tld c.tld tld", 1, "tld", 'r', 1, "c.tld" },
 	{ "no record anywhere: org is the domain itself", "a.b.example.org", { NULL },
@@ -238,8 +258,12 @@ static const struct {
 	  "a.example.com=v=DMARC1; adkim=r", "example.com=v=DMARC1; p=none" },
 	  "a.example.com example.com com", 1, "example.com", 'r', 1, "example.com" },
 	{ "malformed record at a level is none", "a.example.com",
-	  { "a.example.com=v=DMARC1; p=bogus", "example.com=v=DMARC1; adkim=s" },
+	  { "a.example.com=v=DMARC1; p=none; p=reject", "example.com=v=DMARC1; adkim=s" },
 	  "a.example.com example.com com", 1, "example.com", 's', 1, "example.com" },
+	{ "unusable record (bad p=, no rua=) applies, with no adkim from it",
+	  "a.example.com",
+	  { "a.example.com=v=DMARC1; p=bogus; adkim=s", "example.com=v=DMARC1; adkim=s" },
+	  "a.example.com example.com com", 1, "a.example.com", 'r', 1, "example.com" },
 	{ "case and trailing dot ignored", "A.Example.COM.",
 	  { "example.com=v=DMARC1; psd=n" },
 	  "a.example.com example.com", 1, "example.com", 'r', 1, "example.com" },
