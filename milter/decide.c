@@ -248,8 +248,16 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 		explain(ex, "user '%s' may sign for %s (pattern '%s')", user, from,
 		    u->from[i]);
 	}
+	if (best->bad != NULL)
+		explain(ex, "the entry's value in %s: %s", set->origin, best->bad);
+	if (best->nkeys == 0) {
+		explain(ex, "not signed: the entry gives no usable key");
+		snprintf(out->why, sizeof(out->why), "entry %s in %s: %s", best->pattern,
+		    set->origin, best->bad ? best->bad : "no key");
+		return 0;
+	}
 	for (k = 0; k < best->nkeys && out->nkeys < LIMIT_SIGNERS; k++) {
-		const struct conf_key *key = &set->keys[best->keys[k]];
+		const struct conf_key *key = keyset_entry_key(set, best, k);
 
 		out->keys[out->nkeys++] = key;
 		explain(ex, "key '%s': d=%s s=%s (%s)", key->id, key->domain, key->selector,

@@ -43,9 +43,25 @@ struct conf_key {
 
 struct conf_sigentry {
 	char *pattern;		/* "user@dom", "dom", "*.dom" or "*", lower case */
-	size_t *keys;		/* indexes into the keyset's keys[] */
+	size_t *keys;		/* indexes into the keyset's keys[], or into own[] */
 	size_t nkeys;
 	int line;
+	/* Entries looked up in a map (backed keysets) own their keys. */
+	struct conf_key *own;
+	char *raw;		/* the map's value they were made from */
+	char *bad;		/* why the value gave no key; NULL when fine */
+};
+
+/*
+ * A keyset backed by a map that changes under it (an LMDB file): get
+ * returns the value stored for a lower-case pattern ("D:S:KEYFILE", one or
+ * more separated by spaces or commas), malloc'd, or NULL when absent. It
+ * must be thread-safe. free releases ctx with the keyset.
+ */
+struct keyset_backend {
+	char *(*get)(void *ctx, const char *pattern, size_t len);
+	void (*free)(void *ctx);
+	void *ctx;
 };
 
 struct keyset {
@@ -56,10 +72,19 @@ struct keyset {
 	struct conf_sigentry *table;
 	size_t ntable, captable;
 	struct strmap *ids, *patterns;
+	/*
+	 * Backed keysets: each lookup asks the map, and keeps what it made
+	 * from each value in memo (an entry made from an older value stays
+	 * alive in the graveyard: messages in flight may point into it).
+	 */
+	struct keyset_backend backend;
+	struct keyset_memo *memo;
 };
 
 /* An empty keyset read from origin; NULL when out of memory. */
 struct keyset *keyset_create(const char *origin);
+/* A keyset whose entries come from b (taken over, freed with the keyset). */
+struct keyset *keyset_create_backed(const char *origin, const struct keyset_backend *b);
 struct keyset *keyset_ref(struct keyset *ks);
 /* Thread-safe; the last reference frees keys, entries and indexes. Accepts NULL. */
 void keyset_unref(struct keyset *ks);
@@ -84,8 +109,23 @@ long keyset_entry_index(const struct keyset *ks, const char *pattern);
 /* Append key index k to entry e; -1 when out of memory. */
 int keyset_entry_add_key(struct keyset *ks, size_t e, size_t k);
 
-/* The entry for exactly this pattern (len bytes, any case), or NULL. */
+/*
+ * The entry for exactly this pattern (len bytes, any case), or NULL. For a
+ * backed keyset the map is asked each time, so a change in it shows at
+ * once; the entry stays valid as long as the keyset. An entry may have no
+ * keys, with ->bad saying why.
+ */
 const struct conf_sigentry *keyset_find(const struct keyset *ks, const char *pattern,
     size_t len);
+/*
+ * Add an entry for pattern from a map's value ("D:S:/KEYFILE", several
+ * separated by blanks or commas; keys get the id "D.S", shared between
+ * patterns). -1 with why when a part of it could not be taken (the rest is).
+ */
+int keyset_add_value(struct keyset *ks, const char *pattern, const char *value, char *why,
+    size_t whylen);
+/* Key k of entry e of ks. */
+const struct conf_key *keyset_entry_key(const struct keyset *ks,
+    const struct conf_sigentry *e, size_t k);
 
 #endif

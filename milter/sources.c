@@ -15,6 +15,7 @@
 #include "sources.h"
 #include "srcdir.h"
 #include "srcodk.h"
+#include "srclmdb.h"
 
 static void
 err_at(struct buf *errors, const char *file, const config_setting_t *s, int *nerr,
@@ -53,6 +54,9 @@ stamp_of(const struct source *src, struct source_stamp *st)
 {
 	stamp_one(src->path, st, 0);
 	stamp_one(src->path2, st, 1);
+	/* Every write changes an LMDB file; its generation says more (below). */
+	if (src->type == SOURCE_LMDB)
+		st->size[0] = st->mtime_ns[0] = -1;
 }
 
 static int
@@ -137,9 +141,17 @@ parse_entry(const char *file, config_setting_t *e, struct source *src, struct bu
 		src->path = strdup(kt);
 		src->path2 = strdup(st);
 		src->watch = SOURCE_WATCH_OFF;
+	} else if (type != NULL && strcmp(type, "lmdb") == 0) {
+		src->type = SOURCE_LMDB;
+		if (path == NULL || kt != NULL || st != NULL) {
+			err_at(errors, file, e, nerr, "an lmdb source takes path = \"...\"");
+			return -1;
+		}
+		src->path = strdup(path);
+		src->watch = SOURCE_WATCH_SCAN;
 	} else {
-		err_at(errors, file, e, nerr, "sources: type must be \"directory\" or "
-		    "\"opendkim\"");
+		err_at(errors, file, e, nerr, "sources: type must be \"directory\", "
+		    "\"opendkim\" or \"lmdb\"");
 		return -1;
 	}
 	if (watch != NULL) {
@@ -164,15 +176,19 @@ parse_entry(const char *file, config_setting_t *e, struct source *src, struct bu
 
 /* The running configuration's keyset for src, when it is unchanged. */
 static struct keyset *
-reusable(const struct conf *prev, const struct source *src)
+reusable(const struct conf *prev, struct source *src)
 {
 	size_t i;
 
 	for (i = 0; prev != NULL && i < prev->nsources; i++) {
 		const struct source *p = &prev->sources[i];
 
-		if (same_spec(p, src) && memcmp(&p->stamp, &src->stamp, sizeof(p->stamp)) == 0)
-			return keyset_ref(p->set);
+		if (!same_spec(p, src) || memcmp(&p->stamp, &src->stamp, sizeof(p->stamp)) != 0)
+			continue;
+		if (p->type == SOURCE_LMDB && srclmdb_generation(p->set) != p->gen)
+			continue;
+		src->gen = p->gen;
+		return keyset_ref(p->set);
 	}
 	return NULL;
 }
@@ -215,12 +231,20 @@ sources_load(const char *file, config_setting_t *s, struct conf *c, const struct
 			if (src->type == SOURCE_DIRECTORY)
 				src->set = srcdir_read(src->path, src->subdomains, problems, err,
 				    sizeof(err));
-			else
+			else if (src->type == SOURCE_OPENDKIM)
 				src->set = srcodk_read(src->path, src->path2, src->refile,
 				    problems, NULL, err, sizeof(err));
+			else
+				src->set = srclmdb_open(src->path, err, sizeof(err));
 			if (src->set == NULL) {
 				err_at(errors, file, e, &nerr, "%s", err);
 				continue;
+			}
+			if (src->type == SOURCE_LMDB) {
+				src->gen = srclmdb_generation(src->set);
+				/* Tools that go through every key need them listed. */
+				if (keys != CONF_KEYS_CHECK)
+					srclmdb_snapshot(src->set, problems);
 			}
 			if (keys == CONF_KEYS_DECODE)
 				decode_all(src->set, problems);
@@ -254,6 +278,9 @@ sources_changed(const struct conf *c)
 	for (i = 0; i < c->nsources; i++) {
 		stamp_of(&c->sources[i], &now);
 		if (memcmp(&now, &c->sources[i].stamp, sizeof(now)) != 0)
+			return 1;
+		if (c->sources[i].type == SOURCE_LMDB &&
+		    srclmdb_generation(c->sources[i].set) != c->sources[i].gen)
 			return 1;
 	}
 	return 0;

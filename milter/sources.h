@@ -6,14 +6,17 @@
  *       { type = "directory"; path = "/etc/dkimgate/keys.d"; subdomains = false;
  *         watch = "inotify"; },
  *       { type = "opendkim"; key_table = "/etc/opendkim/KeyTable";
- *         signing_table = "refile:/etc/opendkim/SigningTable"; watch = "off"; }
+ *         signing_table = "refile:/etc/opendkim/SigningTable"; watch = "off"; },
+ *       { type = "lmdb"; path = "/var/lib/dkimgate/keys.lmdb"; watch = "scan"; }
  *     );
  *
  * Each source becomes one keyset after dkimgate.conf's own lists (conf.h:
  * sets). When a configuration is loaded with the running one at hand, a
  * source whose files are unchanged (same inode, size and modification
- * time; for a directory, of the directory itself) hands over its keyset
- * instead of being read again, so a reload costs what changed.
+ * time; for a directory, of the directory itself; for an LMDB map, the
+ * same file at the same generation) hands over its keyset instead of being
+ * read again, so a reload costs what changed. An LMDB map is read at each
+ * lookup anyway (srclmdb.h); its reload only renews the keyset.
  *
  * A source that cannot be read at all (a directory or table that does not
  * exist) is an error of the configuration; a problem with one entry is
@@ -35,7 +38,7 @@
 #include "buf.h"
 #include "conf.h"
 
-enum source_type { SOURCE_DIRECTORY = 0, SOURCE_OPENDKIM };
+enum source_type { SOURCE_DIRECTORY = 0, SOURCE_OPENDKIM, SOURCE_LMDB };
 enum source_watch { SOURCE_WATCH_OFF = 0, SOURCE_WATCH_INOTIFY, SOURCE_WATCH_SCAN };
 
 struct source_stamp {
@@ -51,6 +54,7 @@ struct source {
 	enum source_watch watch;
 	int line;		/* of its entry in dkimgate.conf */
 	struct source_stamp stamp;	/* of what was read */
+	unsigned long long gen;	/* LMDB: the map's generation when opened */
 	struct keyset *set;	/* one reference; conf->sets holds another */
 };
 

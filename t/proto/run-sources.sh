@@ -22,6 +22,13 @@
 #     reports the same and fails; a domain added to both tables signs
 #     after SIGHUP; removed, it stops; a reload with no table changed
 #     reuses them (the tables are not read again: no new warnings).
+#  4. LMDB map (mdb_load writes it while the daemon runs): an entry signs;
+#     an entry added signs with the next message, no reload; a value
+#     changed (new selector) signs with the new key at once; a value that
+#     does not parse leaves its domain unsigned, and dkimgate -n names the
+#     map and the entry; the map replaced by a new file without a domain
+#     (rename) is noticed by the scan (trigger=watch) and the domain stops;
+#     dkimctl testkey --all goes through the map's keys.
 #
 # Run by "make check" or by hand; DKIMGATE=, DKIMCTL=, MILTERCLIENT=
 # override the programs; KEEP=1 keeps the work directory.  Exit status: 0
@@ -203,6 +210,53 @@ kill -HUP "$dg_pid"
 check "a missing KeyTable refuses the reload" \
 	wait_log "error event=reload reason=\"$conf:[0-9]*: $O1/KeyTable: No such file" 1
 expect_eq "  and the running tables stay" "$(signed_as od1c od1.example)" "od1.example/sel1"
+
+# ---- 4. LMDB ----
+echo "# 4. LMDB map"
+command -v mdb_load >/dev/null || skip_or_fail "mdb_load (lmdb-utils) missing"
+L=$work/lmdb
+mkdir -m 700 "$L"
+for k in l1 l2 l3; do newkey "$L/$k.pem"; done
+# mdbput MAP PATTERN VALUE...: store each pair (overwriting), as a writer would.
+mdbput() {
+	local map=$1
+	shift
+	{
+		printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n'
+		while [ $# -ge 2 ]; do printf ' %s\n %s\n' "$1" "$2"; shift 2; done
+		printf 'DATA=END\n'
+	} | mdb_load -n -f /dev/stdin "$map" || not_ok "mdb_load $map"
+}
+for d in l1.example l2.example l3.example lbad.example; do msg "$d"; done
+mdbput "$L/keys.lmdb" l1.example "l1.example:s1:$L/l1.pem" lbad.example "lbad.example:s1"
+{ base_conf; echo 'watch_interval = 1;'
+  printf 'sources = ( { type = "lmdb"; path = "%s/keys.lmdb"; } );\n' "$L"; } >"$conf"
+restart
+expect_eq "l1.example signs from the map" "$(signed_as l1 l1.example)" "l1.example/s1"
+expect_eq "l2.example is not in the map" "$(signed_as l2a l2.example) $(nsigs l2a)" " 0"
+mdbput "$L/keys.lmdb" l2.example "l2.example:s2:$L/l2.pem"
+expect_eq "l2.example added to the map signs with the next message" \
+	"$(signed_as l2b l2.example)" "l2.example/s2"
+mdbput "$L/keys.lmdb" l1.example "l1.example:s9:$L/l3.pem"
+expect_eq "l1.example's value changed: the new selector signs at once" \
+	"$(signed_as l1b l1.example)" "l1.example/s9"
+expect_eq "a value that does not parse: not signed" "$(signed_as lbad lbad.example) $(nsigs lbad)" " 0"
+check "  and the log says why" \
+	grep -q "not-signed .*from=a@lbad.example reason=\"entry lbad.example in $L/keys.lmdb: 'lbad.example:s1' is not" "$log"
+"$DKIMGATE" -n -c "$conf" >"$O/ln.out" 2>&1
+check "dkimgate -n names the map and the entry" \
+	grep -q "^$L/keys.lmdb: 'lbad.example': 'lbad.example:s1' is not" "$O/ln.out"
+"$DKIMCTL" testkey --all -c "$conf" --resolver 127.0.0.1@9 --timeout 0.3 >"$O/tk.out" 2>&1
+check "dkimctl testkey --all goes through the map's keys" \
+	eval 'grep -q "^key l1.example.s9 ($L/l3.pem)" "$O/tk.out" && grep -q "^key l2.example.s2 ($L/l2.pem)" "$O/tk.out"'
+nrel=$(grep -c 'reloaded config=.* trigger=watch' "$log")
+mdbput "$L/new.lmdb" l1.example "l1.example:s9:$L/l3.pem"
+mv "$L/new.lmdb" "$L/keys.lmdb"
+mv "$L/new.lmdb-lock" "$L/keys.lmdb-lock"
+check "a new map put in place is noticed by the scan" \
+	wait_log 'reloaded config=.* trigger=watch' $((nrel + 1)) 60
+expect_eq "  l2.example, not in it, stops" "$(signed_as l2c l2.example) $(nsigs l2c)" " 0"
+expect_eq "  l1.example still signs" "$(signed_as l1c l1.example)" "l1.example/s9"
 still_alive "at the end"
 sanitizer_report
 proto_finish
