@@ -23,9 +23,20 @@ struct dmarcwalk_cache {
 	struct slot slots[DMARCWALK_CACHE_SLOTS];
 };
 
+struct pooled {
+	char name[LIMIT_DOMAIN + 8];
+	struct dns_query *q;
+};
+
+struct dmarcwalk_pool {
+	struct dns *dns;
+	struct pooled *items;
+	size_t n, alloc;
+};
+
 struct dmarcwalk {
 	struct dmarc_walk walk;
-	struct dns_query *q[DMARC_WALK_MAX];
+	struct dns_query *q[DMARC_WALK_MAX];	/* borrowed from the pool */
 	unsigned char toolong[DMARC_WALK_MAX];	/* _dmarc.NAME is no DNS name */
 	int waited;
 	int cached;
@@ -139,8 +150,63 @@ dmarc_name(const char *domain, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen || n > 253 ? -1 : 0;
 }
 
+struct dmarcwalk_pool *
+dmarcwalk_pool_create(struct dns *dns)
+{
+	struct dmarcwalk_pool *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		p->dns = dns;
+	return p;
+}
+
+void
+dmarcwalk_pool_free(struct dmarcwalk_pool *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	/* Queries no walk waited for may still be in flight: dns.c owns them then. */
+	for (i = 0; i < p->n; i++)
+		dns_query_free(p->items[i].q);
+	free(p->items);
+	free(p);
+}
+
+size_t
+dmarcwalk_pool_sent(const struct dmarcwalk_pool *p)
+{
+	return p->n;
+}
+
+/* The query for name, started now or by an earlier walk; NULL: out of memory. */
+static struct dns_query *
+pool_query(struct dmarcwalk_pool *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->items[i].name, name) == 0)
+			return p->items[i].q;
+	if (p->n == p->alloc) {
+		size_t na = p->alloc ? 2 * p->alloc : 16;
+		struct pooled *ni = realloc(p->items, na * sizeof(*ni));
+
+		if (ni == NULL)
+			return NULL;
+		p->items = ni;
+		p->alloc = na;
+	}
+	str_copy(p->items[p->n].name, name, sizeof(p->items[0].name));
+	if ((p->items[p->n].q = dns_txt_start(p->dns, name)) == NULL)
+		return NULL;
+	return p->items[p->n++].q;
+}
+
 struct dmarcwalk *
-dmarcwalk_start(struct dns *dns, struct dmarcwalk_cache *cache, const char *domain)
+dmarcwalk_start(struct dmarcwalk_pool *pool, struct dmarcwalk_cache *cache,
+    const char *domain)
 {
 	struct dmarcwalk *w = calloc(1, sizeof(*w));
 	size_t i;
@@ -160,7 +226,7 @@ dmarcwalk_start(struct dns *dns, struct dmarcwalk_cache *cache, const char *doma
 		char name[LIMIT_DOMAIN + 8];
 
 		if (dmarc_name(w->walk.target[i], name, sizeof(name)) == 0)
-			w->q[i] = dns_txt_start(dns, name);
+			w->q[i] = pool_query(pool, name);
 		else
 			w->toolong[i] = 1;
 	}
@@ -211,14 +277,7 @@ dmarcwalk_cached(const struct dmarcwalk *w)
 void
 dmarcwalk_free(struct dmarcwalk *w)
 {
-	size_t i;
-
-	if (w == NULL)
-		return;
-	/* Queries past the walk's end may still be in flight: dns.c owns them then. */
-	for (i = 0; i < DMARC_WALK_MAX; i++)
-		dns_query_free(w->q[i]);
-	free(w);
+	free(w);	/* its queries belong to the pool */
 }
 
 int

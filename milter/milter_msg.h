@@ -39,6 +39,7 @@ struct msg {
 	int nfrom;			/* addresses in the (first) From: field; -1 bad */
 	const char *from_why;		/* why it does not parse (static text) */
 	/* rfc9989 alignment: tree walks, one per distinct domain (verify_align.c) */
+	struct dmarcwalk_pool *walk_pool;	/* their queries, each name once */
 	struct dmarcwalk *walks[LIMIT_SIGNATURES + 1];
 	char walk_domain[LIMIT_SIGNATURES + 1][LIMIT_DOMAIN + 1];
 	size_t nwalks;
@@ -80,6 +81,7 @@ struct valign {
 	int org_known;
 	char org[LIMIT_DOMAIN + 1];	/* the From: domain's Organizational Domain */
 	size_t queries;			/* DNS queries the From: walk used (0: cached) */
+	size_t sent;			/* distinct _dmarc queries all walks sent */
 	char why[LIMIT_REASON];		/* what is unknown, and why */
 };
 enum valign_state { VALIGN_NO, VALIGN_YES, VALIGN_UNKNOWN, VALIGN_UNCHECKED };

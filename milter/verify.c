@@ -237,10 +237,10 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	count_results(m, n, verdict);
 	log_msg(LOG_INFO, "%s: verified client=%s from=%s signatures=%zu results=%s "
 	    "alignment=%s adkim=%c method=%s org=%s adkim_source=%s dmarc_queries=%zu "
-	    "removed_ar=%zu action=%s%s%s%s", milter_qid(m),
+	    "dmarc_sent=%zu removed_ar=%zu action=%s%s%s%s", milter_qid(m),
 	    c->addr[0] ? c->addr : "-", m->from_domain[0] ? m->from_domain : "-", n,
 	    n ? buf_str(&summary) : "none", verdict, va.adkim, va.method,
-	    va.org_known ? va.org : "-", va.source[0] ? va.source : "-", va.queries, m->nar,
+	    va.org_known ? va.org : "-", va.source[0] ? va.source : "-", va.queries, va.sent, m->nar,
 	    conf_action_name(act),
 	    m->from_why ? " from_error=\"" : "", m->from_why ? m->from_why : "",
 	    m->from_why ? "\"" : "");

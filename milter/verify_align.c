@@ -63,7 +63,10 @@ add_walk(struct msg *m, const char *domain)
 
 	if (k >= 0 || m->nwalks >= sizeof(m->walks) / sizeof(m->walks[0]))
 		return k;
-	if ((w = dmarcwalk_start(m->snap->dns, m->snap->walks, domain)) == NULL)
+	if (m->walk_pool == NULL &&
+	    (m->walk_pool = dmarcwalk_pool_create(m->snap->dns)) == NULL)
+		return -1;
+	if ((w = dmarcwalk_start(m->walk_pool, m->snap->walks, domain)) == NULL)
 		return -1;
 	m->walks[m->nwalks] = w;
 	str_copy(m->walk_domain[m->nwalks], domain, sizeof(m->walk_domain[0]));
@@ -119,6 +122,8 @@ valign_free(struct msg *m)
 	for (k = 0; k < m->nwalks; k++)
 		dmarcwalk_free(m->walks[k]);
 	m->nwalks = 0;
+	dmarcwalk_pool_free(m->walk_pool);
+	m->walk_pool = NULL;
 }
 
 /* rfc7489: the From: domain's record, else its Organizational Domain's. */
@@ -177,6 +182,7 @@ valign_message(struct msg *m, struct valign *va)
 	}
 	r = dmarcwalk_wait(m->walks[k]);
 	va->queries = dmarcwalk_cached(m->walks[k]) ? 0 : r->queries;
+	va->sent = dmarcwalk_pool_sent(m->walk_pool);
 	if (r->policy_known) {
 		va->adkim = r->adkim;
 		if (r->policy_found)

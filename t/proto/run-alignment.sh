@@ -13,7 +13,8 @@
 # with python3-authres (t/proto/proto-check.py):
 #  1. rfc9989: From mail.brand.psd.example, d=brand.psd.example aligns
 #     (psd=y above: the Organizational Domain is brand.psd.example, adkim
-#     from _dmarc.psd.example); d=other.psd.example does not.
+#     from _dmarc.psd.example), the two walks asking each name once;
+#     d=other.psd.example does not.
 #  2. rfc9989: From a.b.c.corp.example, d=corp.example aligns: the record
 #     three labels up is the policy and the Organizational Domain.
 #     From x.dept.corp.example, with adkim=s at _dmarc.dept.corp.example:
@@ -109,6 +110,8 @@ mc psd-in -c 192.0.2.1 "$M/psd-in.eml"
 check "d=brand.psd.example aligns with mail.brand.psd.example below psd=y" archeck psd-in \
 	'dkim=pass|header.d=brand.psd.example|policy.align=relaxed|policy.adkim=r|policy.method=rfc9989|policy.org-domain=brand.psd.example' \
 	'dkim-alignment=aligned-pass|header.from=mail.brand.psd.example|policy.method=rfc9989|policy.org-domain=brand.psd.example|policy.adkim=r|policy.adkim-source=_dmarc.psd.example'
+check "  the From: walk and the d= walk shared their queries: 4 names asked, not 7" \
+	grep -q 'from=mail.brand.psd.example .*dmarc_queries=3 dmarc_sent=4 ' "$log"
 mc psd-out -c 192.0.2.1 "$M/psd-out.eml"
 check "d=other.psd.example is another organization under psd=y: unaligned" archeck psd-out \
 	'dkim=pass|header.d=other.psd.example|policy.align=no|policy.org-domain=other.psd.example' \
