@@ -17,6 +17,12 @@
 #       names it; a series EXPECT names must exist.
 #   metrics-check.py status URL METHOD
 #       Print the HTTP status of METHOD URL.
+#   metrics-check.py names SCRAPE FILE...
+#       Every dkimgate_* series named in FILEs (alert rules, dashboards)
+#       must be in SCRAPE; prints the names checked.
+#   metrics-check.py dashboard-rules DASHBOARD.json OUT.yml
+#       Write each query of a Grafana dashboard as a recording rule (with
+#       $variables replaced) so that promtool can check its PromQL.
 #
 # Exit status: 0 checks passed, 1 a check failed, 2 bad usage.
 import sys
@@ -98,6 +104,35 @@ def delta(before, after, expects):
     return bad
 
 
+def names(scrape_path, files):
+    import re
+    with open(scrape_path) as fp:
+        have = {k.split('{')[0] for k in samples(fp.read())}
+    bad = 0
+    for path in files:
+        with open(path) as fp:
+            for n in sorted(set(re.findall(r'\bdkimgate_[a-z_]+', fp.read()))):
+                print('%s: %s' % (path, n))
+                if n not in have:
+                    print('%s names %s, which dkimgate does not serve' % (path, n))
+                    bad = 1
+    return bad
+
+
+def dashboard_rules(dash_path, out_path):
+    import json
+    with open(dash_path) as fp:
+        dash = json.load(fp)
+    exprs = [t['expr'] for p in dash['panels'] for t in p.get('targets', [])]
+    with open(out_path, 'w') as fp:
+        fp.write('groups:\n  - name: dashboard\n    rules:\n')
+        for i, e in enumerate(exprs):
+            e = e.replace('$instance', '.*')
+            fp.write('      - record: dashboard_query_%d\n        expr: %s\n' % (i, json.dumps(e)))
+    print('%d queries' % len(exprs))
+    return 0 if exprs else 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == 'scrape':
         scrape(argv[2], argv[3])
@@ -117,6 +152,10 @@ def main(argv):
     if len(argv) == 4 and argv[1] == 'status':
         print(fetch(argv[2], argv[3])[0])
         return 0
+    if len(argv) >= 4 and argv[1] == 'names':
+        return names(argv[2], argv[3:])
+    if len(argv) == 4 and argv[1] == 'dashboard-rules':
+        return dashboard_rules(argv[2], argv[3])
     print(__doc__ if __doc__ else 'usage: see the comment at the top', file=sys.stderr)
     return 2
 

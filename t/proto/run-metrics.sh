@@ -31,6 +31,10 @@
 #     a broken file is refused, the gauge goes to 0 and the generation
 #     stays.
 #  6. A second daemon on the same metrics port does not start, and says why.
+#  7. contrib/prometheus: promtool (Debian package prometheus) lints the
+#     scraped text, checks the scrape job and its rules, runs the rules'
+#     unit tests and compiles the dashboard's queries; every series they
+#     name is one the daemon serves.
 #
 # Run by "make check" or by hand; DKIMGATE=, DKIMCTL=, MILTERCLIENT=
 # override the programs; KEEP=1 keeps the work directory.  Exit status:
@@ -42,6 +46,7 @@ set -u
 proto_require
 "$py" -c 'import prometheus_client' 2>/dev/null ||
 	skip_or_fail "missing python3-prometheus-client"
+command -v promtool >/dev/null 2>&1 || skip_or_fail "missing promtool (Debian package prometheus)"
 mcheck=$here/metrics-check.py
 proto_setup metrics
 
@@ -290,6 +295,25 @@ else
 		eval '[ "$rc" = 1 ] && grep -q "error event=start reason=\"metrics 127.0.0.1:$mport: Address already in use\"" "$work/second.log"'
 fi
 still_alive "second daemon"
+
+# ================================================================================
+echo "# 7. contrib/prometheus against the real output"
+cdir=$top_srcdir/contrib/prometheus
+out=$(promtool check metrics <"$work/s1" 2>&1)
+check "promtool check metrics: the exposition passes Prometheus' lint" \
+	eval '[ -z "$out" ] || { echo "$out" | sed "s/^/#   /"; false; }'
+check "promtool check config: the scrape job and its rule file" \
+	eval 'promtool check config "$cdir/prometheus.yml" >"$work/promtool.out" 2>&1'
+check "promtool test rules: the alerts fire as their tests say" \
+	eval '(cd "$cdir" && promtool test rules dkimgate.rules.test.yml) >>"$work/promtool.out" 2>&1'
+check "the dashboard's queries are valid PromQL" \
+	eval '"$py" "$mcheck" dashboard-rules "$cdir/dkimgate-dashboard.json" "$work/dash.yml" >/dev/null &&
+		promtool check rules "$work/dash.yml" >>"$work/promtool.out" 2>&1'
+check "every series the rules and the dashboard name is served" \
+	eval '"$py" "$mcheck" names "$work/s1" "$cdir/dkimgate.rules.yml" \
+		"$cdir/dkimgate-dashboard.json" >"$work/names.out" 2>&1'
+grep -q 'not serve\|FAILED\|error' "$work/promtool.out" "$work/names.out" &&
+	sed 's/^/#   /' "$work/promtool.out" "$work/names.out"
 
 stop_pid "$dg_pid"
 dg_pid=''
