@@ -55,6 +55,7 @@ static const struct setting settings[] = {
 	{ "milter_timeout", S_INT, NULL, 300, 10, 3600, O(milter_timeout), 0 },
 	{ "key_check", S_STR, "warn", 0, 0, 0, O(key_check), 1 },
 	{ "key_check_interval", S_INT, NULL, 300, 1, 86400, O(key_check_interval), 1 },
+	{ "key_check_rate", S_INT, NULL, 20, 1, 10000, O(key_check_rate), 1 },
 	{ "state_dir", S_STR, "/var/lib/dkimgate", 0, 0, 0, O(state_dir), 1 },
 	{ "max_delivery_delay", S_INT, NULL, 7 * 86400, 0, 365LL * 86400,
 	    O(max_delivery_delay), 1 },

@@ -62,6 +62,7 @@ struct conf {
 	char *key_check;		/* "off", "warn", "require" */
 	enum conf_keycheck key_check_mode;
 	int key_check_interval;		/* seconds between successor checks */
+	int key_check_rate;		/* keys checked per second in the background */
 	char *state_dir;		/* rotation state; "" for none */
 	long long max_delivery_delay;	/* seconds an old key must stay published */
 	/* metrics endpoint: "" off, else ADDRESS:PORT (loopback unless allowed) */

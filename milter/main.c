@@ -470,8 +470,9 @@ reload(const char *path, const struct conf *running, const struct snap *live,
 		reload_counted(0);
 		return NULL;
 	}
-	if (keywatch_check_all(s, time(NULL)) > 0 &&
-	    s->conf->key_check_mode == KEYCHECK_MODE_REQUIRE) {
+	/* Only "require" makes the reload wait for DNS; otherwise check after the swap. */
+	if (s->conf->key_check_mode == KEYCHECK_MODE_REQUIRE &&
+	    keywatch_check_all(s, time(NULL)) > 0) {
 		log_msg(LOG_ERR, "error event=reload reason=\"keys not published as "
 		    "configured (key_check = require); keeping the running configuration\"");
 		snap_unref(s);
@@ -481,6 +482,8 @@ reload(const char *path, const struct conf *running, const struct snap *live,
 	milter_swap(snap_ref(s));
 	log_msg(LOG_NOTICE, "reloaded config=%s keys=%zu signing_table=%zu trigger=%s", path,
 	    conf_nkeys_all(s->conf), conf_ntable_all(s->conf), trigger);
+	if (s->conf->key_check_mode != KEYCHECK_MODE_REQUIRE)
+		keywatch_start(s, time(NULL));
 	reload_counted(1);
 	return s;
 }
@@ -513,6 +516,7 @@ reload_and_swap(const char *path, const struct conf *c, struct snap *live,
 
 	notify_systemd("RELOADING=1");
 	if ((ns = reload(path, c, live, trigger)) != NULL) {
+		keywatch_stop(live);
 		snap_unref(live);
 		live = ns;
 		rearm_watch(w, live->conf);
@@ -686,9 +690,9 @@ main(int argc, char **argv)
 	log_msg(LOG_NOTICE, "started version=%s config=%s socket=%s keys=%zu user=%s",
 	    PACKAGE_VERSION, path, c->socket, conf_nkeys_all(c), c->user[0] ? c->user : "-");
 	notify_systemd("READY=1");
-	/* In "warn" mode the DNS checks run once we serve: they may be slow. */
+	/* Otherwise the DNS checks run beside serving, at a bounded rate. */
 	if (!checked)
-		keywatch_check_all(live, time(NULL));
+		keywatch_start(live, time(NULL));
 	if ((watch = srcwatch_create()) == NULL) {
 		log_msg(LOG_ERR, "error event=start reason=\"out of memory\"");
 		return 1;
@@ -742,6 +746,7 @@ main(int argc, char **argv)
 			live = reload_and_swap(path, c, live, watch, "signal");
 		} else if (b == 'T' && !stopping) {
 			stopping = 1;
+			keywatch_stop(live);
 			notify_systemd("STOPPING=1");
 			log_msg(LOG_NOTICE, "stopping inflight=%d", milter_inflight());
 			milter_drain();

@@ -25,6 +25,7 @@ struct snap {
 	struct dmarcwalk_cache *walks;	/* DMARC tree walk outcomes */
 	int *succ_active;	/* per key: signing with the successor (atomic) */
 	char *succ_logged;	/* per key: "still waiting" already logged (main thread) */
+	struct keywatch_scan *scan;	/* key-check states (keywatch.c) */
 };
 
 /*

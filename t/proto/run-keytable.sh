@@ -14,6 +14,13 @@
 #     passes unsigned.
 #  4. A valid key written over bad.example's file signs the next message,
 #     without a reload.
+#  5. Key checks in the background: a key directory of four keys, one
+#     published, one missing from DNS, one published with another key, one
+#     whose file holds no key, key_check = "warn" and key_check_rate = 2:
+#     the daemon signs before the checks are done (the summary line comes
+#     after the first signed message), the checks log one summary line,
+#     "keycheck summary keys=4 checked=4 ok=1 missing=1 mismatching=1
+#     unknown=1"; a reload starts a new pass and stops the old one.
 #
 # Run by "make check" or by hand; DKIMGATE=, DKIMCTL=, MILTERCLIENT=
 # override the programs; KEEP=1 keeps the work directory.  Exit status: 0
@@ -104,6 +111,58 @@ mv "$K/bad.pem.new" "$K/bad.pem"
 mc bad4 "$M/bad.eml"
 expect_eq "a valid key in bad.example's file signs without a reload" \
 	"$(selectors bad4) $(verdict bad4)" "bad.example/s1 accept"
+
+# ---- 5 ----
+echo "# 5. key checks in the background"
+stop_pid "$dg_pid"
+dg_pid=''
+D=$work/keys.d
+mkdir -m 700 "$D"
+for n in pub gone other; do genkey ed "$n"; done
+cp "$K/pub.pem" "$D/pub.example.s1.pem"
+cp "$K/gone.pem" "$D/gone.example.s1.pem"
+cp "$K/pub.pem" "$D/other.example.s1.pem"
+printf 'garbage\n' >"$D/junk.example.s1.pem"
+chmod 600 "$D"/*.pem
+printf '%s\tTXT\t%s\n' \
+	s1._domainkey.pub.example "$(ed_rec "$K/pub.pem")" \
+	s1._domainkey.other.example "$(ed_rec "$K/other.pem")" \
+	s1._domainkey.junk.example "$(ed_rec "$K/pub.pem")" >"$work/records.tsv"
+port=$("$testdns" start "$work/dns" "$work/records.tsv") || die "test DNS server did not start"
+cat >"$conf" <<CONF
+socket = "unix:$sock";
+log = "stderr";
+authserv_id = "$AUTHSERV";
+key_check = "warn";
+key_check_rate = 2;
+state_dir = "";
+sign = { internal_networks = [ "127.0.0.0/8" ]; };
+dns = { resolver = "127.0.0.1@$port"; trust_anchor = ""; timeout = 2; };
+sources = ( { type = "directory"; path = "$D"; } );
+CONF
+printf '%s\r\n' "From: <a@pub.example>" 'To: b@example.net' "Subject: pub" \
+	"Message-ID: <pub@example.net>" '' 'Hello.' >"$M/pub.eml"
+: >"$log"
+"$DKIMGATE" -f -c "$conf" 2>"$log" &
+dg_pid=$!
+for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+mc pub1 "$M/pub.eml"
+expect_eq "the daemon signs before the key checks are done" \
+	"$(selectors pub1) $(grep -c 'keycheck summary' "$log")" "pub.example/s1 0"
+check "the checks end with one summary line" wait_log 'keycheck summary' 1
+check "  checked=4 ok=1 missing=1 mismatching=1 unknown=1" \
+	grep -q 'keycheck summary keys=4 checked=4 ok=1 missing=1 mismatching=1 unknown=1 ' "$log"
+check "  the missing key is named" \
+	grep -q 'event=keycheck key=gone.example.s1 name=s1._domainkey.gone.example code=record-nxdomain' "$log"
+check "  the mismatching key is named" \
+	grep -q 'event=keycheck key=other.example.s1 .*code=match-differs' "$log"
+check "  the undecodable key is named" grep -q 'event=keycheck key=junk.example.s1 .*code=key-file' "$log"
+kill -HUP "$dg_pid"
+check "a reload starts a new pass" wait_log 'keycheck start keys=4' 2
+kill -HUP "$dg_pid"
+check "  and another reload stops it: its summary says stopped=reload" \
+	wait_log 'keycheck summary .* stopped=reload' 1
+check "  the last pass ends" wait_log 'keycheck summary keys=4 checked=4 ' 2
 still_alive "at the end"
 sanitizer_report
 proto_finish
