@@ -606,6 +606,9 @@ label(const unsigned char *s, size_t n, struct buf *out, const char **why)
 				*why = "label with a character other than letter, digit or hyphen";
 				goto out;
 			}
+			/* NFKC runs after lower-casing: U+20A8 becomes "Rs". */
+			if (cps[count] >= 'A' && cps[count] <= 'Z')
+				cps[count] += 'a' - 'A';
 			if (cps[count] >= 0x80)
 				nonascii = 1;
 			count++;

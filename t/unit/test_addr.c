@@ -125,6 +125,8 @@ static const struct {
 	{ "alice@example.com)", BAD, NULL, NULL },
 	{ ":alice@example.com", BAD, NULL, NULL },
 	{ "alice@example.com\\", BAD, NULL, NULL },
+	/* U+20A8 RUPEE SIGN normalizes to "Rs", after lower-casing (fuzz_from). */
+	{ "alice@\xe2\x82\xa8\xc3\xa9.example", 1, "alice", "xn--rs-cja.example" },
 };
 
 START_TEST(from_field_is_parsed_strictly)
