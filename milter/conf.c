@@ -111,12 +111,22 @@ static void
 err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;
+	struct buf text;
+	const char *p;
 
 	buf_printf(ld->errors, "%s:%d: ", ld->file,
 	    s ? (int)config_setting_source_line(s) : 0);
+	/*
+	 * Reasons quote values from the file, and a libconfig string may hold
+	 * a line break: keep each problem on its one line (they are logged).
+	 */
+	buf_init(&text, 4096);
 	va_start(ap, fmt);
-	buf_vprintf(ld->errors, fmt, ap);
+	buf_vprintf(&text, fmt, ap);
 	va_end(ap);
+	for (p = buf_str(&text); *p; p++)
+		buf_putc(ld->errors, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	buf_release(&text);
 	buf_putc(ld->errors, '\n');
 	ld->nerr++;
 }

@@ -174,6 +174,33 @@ START_TEST(duplicate_key_id_is_an_error_with_its_line)
 }
 END_TEST
 
+/* A value with a line break is quoted on the problem's own line (fuzz_conf). */
+START_TEST(problem_with_a_line_break_stays_on_one_line)
+{
+	char path[] = "/tmp/test_keytable.XXXXXX";
+	struct buf errors;
+	int fd = mkstemp(path);
+	FILE *fp = fdopen(fd, "w");
+	const char *e, *nl;
+	size_t plen = strlen(path);
+
+	fputs("keys = (\n"
+	    " { id = \"k\"; domain = \"a.example\"; selector = \"s\\nX-Injected: 1\";"
+	    " file = \"/k1\"; }\n);\n", fp);
+	fclose(fp);
+	buf_init(&errors, 4096);
+	ck_assert_ptr_null(conf_load(path, CONF_KEYS_NONE, &errors));
+	for (e = buf_str(&errors); *e; e = nl + 1) {
+		ck_assert_ptr_nonnull(nl = strchr(e, '\n'));
+		ck_assert_msg(strncmp(e, path, plen) == 0 && e[plen] == ':', "%s",
+		    buf_str(&errors));
+	}
+	ck_assert_ptr_nonnull(strstr(buf_str(&errors), "s?X-Injected: 1"));
+	buf_release(&errors);
+	unlink(path);
+}
+END_TEST
+
 /* Copy fixture name to a fresh private file; returns its path. */
 static char *
 key_copy(const char *name)
@@ -346,6 +373,7 @@ keytable_suite(void)
 	    (int)(sizeof(table_cases) / sizeof(table_cases[0])));
 	tcase_add_test(tc, signing_table_without_catch_all);
 	tcase_add_test(tc, duplicate_key_id_is_an_error_with_its_line);
+	tcase_add_test(tc, problem_with_a_line_break_stays_on_one_line);
 	tcase_add_test(tc, privcache_decodes_once_and_again_on_change);
 	tcase_add_test(tc, privcache_failure_reported_once);
 	tcase_add_test(tc, privcache_refuses_readable_and_weak_keys);
