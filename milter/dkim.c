@@ -232,6 +232,11 @@ dkim_eoh(struct dkim *d)
 {
 	size_t i, nsig = 0;
 
+	/* A second end of header would parse the signatures again over the first. */
+	if (d->eoh_done) {
+		snprintf(d->error, sizeof(d->error), "end of header given twice");
+		return -1;
+	}
 	d->eoh_done = 1;
 	for (i = 0; i < d->nsigners; i++) {
 		struct signer *s = &d->signers[i];

@@ -413,8 +413,13 @@ cb_eoh(SMFICTX *ctx)
 	size_t nfromf;
 	int added;
 
-	if (m == NULL)
+	/*
+	 * Only the first end of header counts: an MTA that sends it again
+	 * must not start the lookups and the signature parsing twice.
+	 */
+	if (m == NULL || m->eoh_seen)
 		return SMFIS_CONTINUE;
+	m->eoh_seen = 1;
 	update_qid(ctx, m);
 	from = dkim_from(m->d, &nfromf);
 	m->from_fields = nfromf;

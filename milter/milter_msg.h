@@ -26,6 +26,7 @@ struct msg {
 	char user[256];
 	struct dkim *d;
 	int dkim_failed;
+	int eoh_seen;			/* end of header handled */
 	int *ar_index;			/* our-id A-R fields to delete (1-based) */
 	size_t nar, ar_alloc;
 	int ar_lost;			/* one could not be remembered: tempfail */

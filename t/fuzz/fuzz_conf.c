@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fclose(fp) != 0)
 		fuzz_fail("cannot write %s", path);
 	buf_init(&errors, 1024 * 1024);
-	c = conf_load(path, 0, &errors);
+	c = conf_load(path, CONF_KEYS_NONE, &errors);
 	if (c == NULL)
 		check_errors(buf_str(&errors));
 	else {

@@ -382,7 +382,7 @@ setup(void)
 	    fuzz_data_dir(), fuzz_data_dir()) < 0 ||
 	    fwrite(text.data, 1, text.len, fp) != text.len || fclose(fp) != 0)
 		fuzz_fail("cannot write %s", path.data);
-	c = conf_load(path.data, 1, &errors);
+	c = conf_load(path.data, CONF_KEYS_DECODE, &errors);
 	unlink(path.data);
 	if (c == NULL)
 		fuzz_fail("configuration refused: %s", buf_str(&errors));

@@ -1401,6 +1401,9 @@ START_TEST(session_misuse_is_refused)
 	ck_assert_ptr_nonnull(strstr(err, "too many"));
 	ck_assert_int_eq(dkim_header(d, "From: joe@example.com", 21), 0);
 	ck_assert_int_eq(dkim_eoh(d), 0);
+	/* A second end of header is refused (it parsed everything again: fuzz_milter). */
+	ck_assert_int_eq(dkim_eoh(d), -1);
+	ck_assert_ptr_nonnull(strstr(dkim_error(d), "twice"));
 	ck_assert_int_eq(dkim_add_signer(d, &s, err, sizeof(err)), -1);
 	ck_assert_int_eq(dkim_eom(d), 0);
 	ck_assert_uint_eq(dkim_nsignatures(d), LIMIT_SIGNERS);
@@ -1413,6 +1416,26 @@ START_TEST(session_misuse_is_refused)
 	dkim_free(d);
 	dkim_free(NULL);
 	crypto_key_unref(key);
+}
+END_TEST
+
+/* A repeated end of header in a verifying session keeps the first parse (fuzz_milter). */
+START_TEST(end_of_header_twice_keeps_the_verdicts)
+{
+	static const char sigf[] = "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; "
+	    "h=from; bh=AAAA; b=AAAA";
+	struct dkim *d = dkim_create(NOW);
+
+	dkim_enable_verify(d, 8);
+	ck_assert_int_eq(dkim_header(d, sigf, strlen(sigf)), 0);
+	ck_assert_int_eq(dkim_header(d, "From: a@example.com", 19), 0);
+	ck_assert_int_eq(dkim_eoh(d), 0);
+	ck_assert_uint_eq(dkim_nverdicts(d), 1);
+	ck_assert_int_eq(dkim_eoh(d), -1);
+	ck_assert_uint_eq(dkim_nverdicts(d), 1);
+	ck_assert_ptr_nonnull(dkim_verdict(d, 0)->sig);
+	ck_assert_str_eq(dkim_verdict(d, 0)->sig->d, "example.com");
+	dkim_free(d);
 }
 END_TEST
 
@@ -1539,6 +1562,7 @@ dkim_suite(void)
 	tcase_add_test(hostile, invalid_base64_in_a_real_signature_is_permerror);
 	tcase_add_test(hostile, ten_megabyte_body_of_crlf_signs_and_verifies);
 	tcase_add_test(hostile, session_misuse_is_refused);
+	tcase_add_test(hostile, end_of_header_twice_keeps_the_verdicts);
 	tcase_add_test(hostile, from_field_is_reported_with_its_count);
 	tcase_add_loop_test(hostile, signing_requires_a_signed_from, 0,
 	    sizeof(from_cases) / sizeof(from_cases[0]));
