@@ -85,6 +85,7 @@ static const struct setting settings[] = {
 	{ "dns.resolver", S_STR, "", 0, 0, 0, O(resolver), 1 },
 	{ "dns.trust_anchor", S_STR, "/usr/share/dns/root.key", 0, 0, 0, O(trust_anchor), 1 },
 	{ "dns.timeout", S_INT, NULL, 5, 1, 60, O(dns_timeout), 1 },
+	{ "dns.max_outstanding", S_INT, NULL, 1000, 1, 1000000, O(dns_max_outstanding), 1 },
 	{ "psl_file", S_STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, 0,
 	    O(psl_file), 1 },
 };

@@ -120,6 +120,7 @@ struct conf {
 	/* DNS and the public suffix list */
 	char *resolver, *trust_anchor;
 	int dns_timeout;
+	int dns_max_outstanding;	/* lookups in flight at once, daemon-wide */
 	char *psl_file;
 };
 

@@ -35,10 +35,15 @@ _Static_assert((int)DNS_OK == MQ_OK && (int)DNS_NXDOMAIN == MQ_NXDOMAIN &&
 struct dns {
 	struct ub_ctx *ub;
 	int timeout_ms;
+	int max_outstanding;	/* lookups libunbound may hold at once */
+	int outstanding;	/* atomic: lookups libunbound holds now */
+	unsigned long refused;	/* atomic: lookups refused over the bound */
 	pthread_t thread;
 	int thread_started;
 	int wake[2];		/* written to stop the driver at once */
-	pthread_mutex_t lock;	/* serialises ub_resolve_async/ub_cancel/ub_process */
+	pthread_mutex_t lock;	/* serialises ub_resolve_async/ub_process */
+	/* Lookups libunbound holds (under lock), freed by dns_free if never answered. */
+	struct dns_query *inflight;
 };
 
 struct dns_query {
@@ -49,11 +54,18 @@ struct dns_query {
 	int done;
 	int async_id;
 	int in_flight;		/* libunbound still holds a reference */
+	int abandoned;		/* the caller is gone: nobody reads the answer */
+	int linked;		/* in dns->inflight */
+	struct dns_query *prev, *next;	/* in dns->inflight while in_flight */
 	int raw;		/* copy rdata as it came (dns_query_type) */
 	struct timespec deadline;
 	uint64_t started_us;	/* for the latency histogram */
 	struct dns_result res;
 };
+
+static void query_unref(struct dns_query *q);
+static void inflight_unlink(struct dns_query *q);
+static void left_resolver(struct dns_query *q);
 
 const char *
 dns_status_name(enum dns_status st)
@@ -109,6 +121,7 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 	pthread_mutex_init(&dns->lock, NULL);
 	dns->wake[0] = dns->wake[1] = -1;
 	dns->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	dns->max_outstanding = DNS_MAX_OUTSTANDING_DEFAULT;
 	if (pipe2(dns->wake, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		dns_free(dns);
@@ -128,6 +141,28 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 			rc = ub_ctx_set_option(dns->ub, "do-not-query-localhost:", "no");
 	} else
 		rc = ub_ctx_resolvconf(dns->ub, NULL);
+	/*
+	 * After a SERVFAIL (or a timeout) libunbound sends the same question
+	 * again, up to 5 more times by default: one broken zone cost six
+	 * queries per name and message. Once more is enough to ride over a
+	 * lost packet. The retry count also bounds timeouts, which back off
+	 * from the server's measured round trip (50 ms at least): against a
+	 * resolver that usually answers from its cache in a millisecond, a
+	 * cold recursive lookup would be given up after 150 ms. So the first
+	 * wait is half the timeout: the caller's own timeout ends the lookup
+	 * for the message, and libunbound gives up soon after. (A lower
+	 * infra-cache-max-rtt would end dead lookups sooner, but libunbound
+	 * then takes the forwarder itself for dead and fails every lookup.)
+	 */
+	if (rc == 0)
+		rc = ub_ctx_set_option(dns->ub, "outbound-msg-retry:", "1");
+	if (rc == 0) {
+		char rtt[16];
+
+		snprintf(rtt, sizeof(rtt), "%d", dns->timeout_ms / 2 > 50 ?
+		    dns->timeout_ms / 2 : 50);
+		rc = ub_ctx_set_option(dns->ub, "infra-cache-min-rtt:", rtt);
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "resolver %s: %s", resolver ? resolver : "resolv.conf",
 		    ub_strerror(rc));
@@ -174,6 +209,21 @@ dns_free(struct dns *dns)
 	}
 	if (dns->ub != NULL)
 		ub_ctx_delete(dns->ub);
+	/* Lookups never answered: libunbound dropped them without a callback. */
+	while (dns->inflight != NULL) {
+		struct dns_query *q = dns->inflight;
+
+		pthread_mutex_lock(&q->lock);
+		left_resolver(q);
+		if (!q->done) {
+			q->done = 1;
+			q->res.status = DNS_ERROR;
+			snprintf(q->res.why, sizeof(q->res.why), "resolver shut down");
+			pthread_cond_broadcast(&q->cond);
+		}
+		pthread_mutex_unlock(&q->lock);
+		query_unref(q);
+	}
 	pthread_mutex_destroy(&dns->lock);
 	free(dns);
 }
@@ -324,9 +374,28 @@ count_answer(struct dns_query *q)
 static void
 left_resolver(struct dns_query *q)
 {
-	if (q->in_flight)
+	if (q->in_flight) {
 		metrics_gauge_add(MG_DNS_INFLIGHT, -1);
+		__atomic_sub_fetch(&q->dns->outstanding, 1, __ATOMIC_SEQ_CST);
+		/* Linked only once ub_resolve_async took it; under dns->lock. */
+		if (q->linked)
+			inflight_unlink(q);
+	}
 	q->in_flight = 0;
+}
+
+/* Under dns->lock. */
+static void
+inflight_unlink(struct dns_query *q)
+{
+	if (q->prev != NULL)
+		q->prev->next = q->next;
+	else
+		q->dns->inflight = q->next;
+	if (q->next != NULL)
+		q->next->prev = q->prev;
+	q->prev = q->next = NULL;
+	q->linked = 0;
 }
 
 static void
@@ -335,12 +404,13 @@ callback(void *arg, int err, struct ub_result *ur)
 	struct dns_query *q = arg;
 
 	pthread_mutex_lock(&q->lock);
-	if (!q->done) {
+	if (!q->done && !q->abandoned) {
 		fill_result(&q->res, err, ur, q->raw);
 		q->done = 1;
 		count_answer(q);
 		pthread_cond_broadcast(&q->cond);
 	}
+	/* Callbacks run inside ub_process, under dns->lock (for the unlink). */
 	left_resolver(q);
 	pthread_mutex_unlock(&q->lock);
 	if (ur != NULL)
@@ -378,12 +448,35 @@ query_start(struct dns *dns, const char *name, int rrtype, int raw)
 	}
 	q->started_us = metrics_now_us();
 	metrics_inc(MC_DNS_QUERIES, 0);
+	/*
+	 * A bound on what libunbound holds for us: past it a lookup fails at
+	 * once (a temporary error for the message) instead of queueing
+	 * behind lookups that a dead server will never answer.
+	 */
+	if (__atomic_add_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST) >
+	    dns->max_outstanding) {
+		__atomic_sub_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&dns->refused, 1, __ATOMIC_SEQ_CST);
+		q->done = 1;
+		q->res.status = DNS_ERROR;
+		snprintf(q->res.why, sizeof(q->res.why), "too many DNS lookups outstanding "
+		    "(dns.max_outstanding %d)", dns->max_outstanding);
+		count_answer(q);
+		return q;
+	}
 	q->refs++;	/* libunbound's */
 	q->in_flight = 1;
 	metrics_gauge_add(MG_DNS_INFLIGHT, 1);
 	pthread_mutex_lock(&dns->lock);
 	rc = ub_resolve_async(dns->ub, name, rrtype, 1 /* IN */, q, callback,
 	    &q->async_id);
+	if (rc == 0) {
+		q->next = dns->inflight;
+		if (q->next != NULL)
+			q->next->prev = q;
+		dns->inflight = q;
+		q->linked = 1;
+	}
 	pthread_mutex_unlock(&dns->lock);
 	if (rc != 0) {
 		q->refs--;
@@ -406,8 +499,6 @@ dns_txt_start(struct dns *dns, const char *name)
 const struct dns_result *
 dns_query_wait(struct dns_query *q)
 {
-	int cancelled = 0;
-
 	pthread_mutex_lock(&q->lock);
 	while (!q->done) {
 		if (pthread_cond_timedwait(&q->cond, &q->lock, &q->deadline) == ETIMEDOUT &&
@@ -417,32 +508,57 @@ dns_query_wait(struct dns_query *q)
 			snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
 			    q->dns->timeout_ms);
 			count_answer(q);
-			cancelled = q->in_flight;
 		}
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (cancelled) {
-		int rc;
-
-		pthread_mutex_lock(&q->dns->lock);
-		rc = ub_cancel(q->dns->ub, q->async_id);
-		pthread_mutex_unlock(&q->dns->lock);
-		/* A successful cancel means the callback will never run: drop its ref. */
-		if (rc == 0) {
-			pthread_mutex_lock(&q->lock);
-			left_resolver(q);
-			pthread_mutex_unlock(&q->lock);
-			query_unref(q);
-		}
-	}
 	return &q->res;
 }
 
 void
 dns_query_free(struct dns_query *q)
 {
-	if (q != NULL)
-		query_unref(q);
+	if (q == NULL)
+		return;
+	/*
+	 * Nobody will wait for this answer (the message was aborted, its
+	 * connection closed, or it is done). ub_cancel would not help: in
+	 * threaded mode it only suppresses the callback while libunbound goes
+	 * on resolving, so the lookup would still cost memory and queries but
+	 * no longer be counted. The lookup is dropped instead: its answer is
+	 * not kept, and it counts as outstanding until libunbound is done
+	 * with it, which its retry settings bound to about the timeout.
+	 */
+	pthread_mutex_lock(&q->lock);
+	q->abandoned = 1;
+	pthread_mutex_unlock(&q->lock);
+	query_unref(q);
+}
+
+int
+dns_outstanding(const struct dns *dns)
+{
+	return dns ? __atomic_load_n(&dns->outstanding, __ATOMIC_SEQ_CST) : 0;
+}
+
+unsigned long
+dns_refused(const struct dns *dns)
+{
+	return dns ? __atomic_load_n(&dns->refused, __ATOMIC_SEQ_CST) : 0;
+}
+
+void
+dns_set_max_outstanding(struct dns *dns, int max)
+{
+	char n[16];
+
+	dns->max_outstanding = max > 0 ? max : DNS_MAX_OUTSTANDING_DEFAULT;
+	/*
+	 * libunbound's own limit on queries it works on must not be the
+	 * tighter one, or it would drop lookups we let through. Only possible
+	 * before the first lookup; later the earlier setting stays.
+	 */
+	snprintf(n, sizeof(n), "%d", dns->max_outstanding + 64);
+	(void)ub_ctx_set_option(dns->ub, "num-queries-per-thread:", n);
 }
 
 /* Wait for q and move its result into out (then free q). */

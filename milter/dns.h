@@ -5,8 +5,10 @@
  * wait for them; a private thread drives libunbound and wakes the waiters.
  * libunbound's own cache keeps answers for their TTL (bounded by its cache
  * size), so repeated lookups across messages cost nothing. A wait never
- * outlasts the configured timeout: a query that runs longer is cancelled
- * and reported as a timeout.
+ * outlasts the configured timeout: a query that runs longer is reported as
+ * a timeout. libunbound itself asks at most twice (after a SERVFAIL or a
+ * timeout), the first wait half the timeout; until it gives up the query
+ * counts as outstanding, even when its caller has dropped it.
  */
 #ifndef DKIMGATE_DNS_H
 #define DKIMGATE_DNS_H
@@ -48,6 +50,18 @@ struct dns *dns_create(const char *resolver, const char *trust_anchor, int timeo
 /* Stops the thread, cancels and answers outstanding queries; accepts NULL. */
 void dns_free(struct dns *dns);
 
+/*
+ * At most this many lookups are held by libunbound at once (default
+ * DNS_MAX_OUTSTANDING_DEFAULT; max <= 0 restores it). A lookup started
+ * past the bound fails at once with DNS_ERROR and a "too many DNS lookups
+ * outstanding" text, and is counted by dns_refused. Set it before use.
+ */
+#define DNS_MAX_OUTSTANDING_DEFAULT 1000
+void dns_set_max_outstanding(struct dns *dns, int max);
+/* Lookups libunbound holds now; lookups refused so far. Thread-safe. */
+int dns_outstanding(const struct dns *dns);
+unsigned long dns_refused(const struct dns *dns);
+
 /* Start a TXT lookup for name. Never NULL: failures are reported by the wait. */
 struct dns_query *dns_txt_start(struct dns *dns, const char *name);
 /*
@@ -55,6 +69,11 @@ struct dns_query *dns_txt_start(struct dns *dns, const char *name);
  * the result is owned by the query. Thread-safe; one waiter per query.
  */
 const struct dns_result *dns_query_wait(struct dns_query *q);
+/*
+ * Drop the caller's query. One still in flight is left to finish in
+ * libunbound (ub_cancel would not stop the resolution, only hide its end);
+ * its answer is discarded when it comes.
+ */
 void dns_query_free(struct dns_query *q);
 
 /* Synchronous lookup; the result is copied into out (free with dns_result_clear). */

@@ -102,16 +102,8 @@ msg_free(struct msg *m)
 	metrics_gauge_add(MG_MSG_INFLIGHT, -1);
 }
 
-/* An unfinished message is dropped: the MTA gave up on it. */
-static void
-msg_abandon(struct conn *c)
-{
-	if (c->msg == NULL)
-		return;
-	metrics_inc(MC_ABORTED, 0);
-	msg_free(c->msg);
-	c->msg = NULL;
-}
+
+static void msg_abandon(struct conn *c, const char *why);
 
 /*
  * Every message that gets its final reply passes here: what was decided
@@ -124,6 +116,31 @@ msg_end(unsigned decision, sfsistat rc)
 	metrics_inc(MC_ACTIONS, rc == SMFIS_REJECT ? MA_REJECT :
 	    rc == SMFIS_TEMPFAIL ? MA_TEMPFAIL : MA_ACCEPT);
 	return rc;
+}
+
+void
+milter_insheader_failed(const struct conn *c, const struct msg *m, const char *field,
+    char *why, size_t len)
+{
+	struct timespec now;
+	long ms;
+
+	/*
+	 * libmilter fails an insert when the action was not negotiated, or
+	 * when the write to the MTA fails: the MTA is gone, most likely
+	 * because it stopped waiting (its milter timeout) or was stopped.
+	 */
+	if (!(c->actions & SMFIF_ADDHDRS)) {
+		snprintf(why, len, "the MTA does not let milters add header fields; %s "
+		    "not added", field);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long)(now.tv_sec - m->eom_start.tv_sec) * 1000 +
+	    (now.tv_nsec - m->eom_start.tv_nsec) / 1000000;
+	snprintf(why, len, "the MTA closed the connection before the reply, %ld ms after "
+	    "the end of the message (its milter timeout, or it was stopped); %s not added",
+	    ms, field);
 }
 
 const char *
@@ -160,6 +177,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
 	*pf1 = f1 & WANT_PROTO;
 	*pf2 = *pf3 = 0;
+	c->actions = *pf0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	c->nr_body = (*pf1 & SMFIP_NR_BODY) != 0;
@@ -219,7 +237,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	/* A new message on the same connection replaces an unfinished one. */
-	msg_abandon(c);
+	msg_abandon(c, "a new message began on the connection");
 	if (__atomic_load_n(&draining, __ATOMIC_SEQ_CST)) {
 		/* The MTA keeps the message and tries again after the restart. */
 		smfi_setreply(ctx, "451", "4.3.2", "dkimgate is restarting, try again later");
@@ -528,10 +546,12 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 		char *v = milter_value(dkim_signature(m->d, i - 1), c->leadspc);
 
 		if (smfi_insheader(ctx, 0, "DKIM-Signature", v) != MI_SUCCESS) {
+			char why[200];
+
 			free(v);
 			buf_release(&ids);
-			log_msg(LOG_ERR, "%s: error event=sign reason=\"MTA refused the header\"",
-			    milter_qid(m));
+			milter_insheader_failed(c, m, "DKIM-Signature", why, sizeof(why));
+			log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m), why);
 			metrics_inc(MC_SIGN_ERRORS, 0);
 			return sign_error_reply(ctx, m->snap->conf->on_sign_error);
 		}
@@ -563,6 +583,7 @@ cb_eom(SMFICTX *ctx)
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
+	clock_gettime(CLOCK_MONOTONIC, &m->eom_start);
 	update_qid(ctx, m);
 	sign = m->sign;
 	if (sign)
@@ -575,13 +596,37 @@ cb_eom(SMFICTX *ctx)
 	return msg_end(sign ? MD_SIGN : MD_VERIFY, rc);
 }
 
+/*
+ * A message given up before its end (SMFIC_ABORT, or its connection
+ * closed): free it, which cancels its DNS lookups, and say so with what is
+ * still outstanding daemon-wide, so that a leak of lookups would show.
+ */
+static void
+msg_abandon(struct conn *c, const char *why)
+{
+	struct msg *m = c->msg;
+	struct snap *s;
+	char qid[sizeof(m->qid)];
+
+	if (m == NULL)
+		return;
+	metrics_inc(MC_ABORTED, 0);
+	str_copy(qid, milter_qid(m), sizeof(qid));
+	s = snap_ref(m->snap);
+	msg_free(m);
+	c->msg = NULL;
+	log_msg(LOG_INFO, "%s: aborted reason=\"%s\" dns_outstanding=%d", qid, why,
+	    s ? dns_outstanding(s->dns) : 0);
+	snap_unref(s);
+}
+
 static sfsistat
 cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL)
-		msg_abandon(c);
+		msg_abandon(c, "the MTA aborted the message");
 	return SMFIS_CONTINUE;
 }
 
@@ -591,7 +636,7 @@ cb_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c != NULL) {
-		msg_abandon(c);
+		msg_abandon(c, "the MTA closed the connection");
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

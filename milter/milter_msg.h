@@ -47,6 +47,7 @@ struct msg {
 	signed char walk_of[LIMIT_SIGNATURES];	/* signature -> walks[], -1 none */
 	size_t from_fields;
 	time_t start;
+	struct timespec eom_start;	/* CLOCK_MONOTONIC at end of message */
 	struct decide_keys keys;	/* sign mode: the keys chosen at end of header */
 	unsigned char sig_alg[LIMIT_SIGNERS];	/* each signer's enum crypto_type */
 };
@@ -54,11 +55,18 @@ struct msg {
 struct conn {
 	char addr[INET6_ADDRSTRLEN + 8];
 	char daemon[128];
+	unsigned long actions;	/* SMFIF_* the MTA lets us use */
 	int leadspc;		/* MTA keeps the space after the colon */
 	int nr_hdr, nr_body;	/* MTA does not wait for these replies */
 	struct msg *msg;
 };
 
+/*
+ * Why smfi_insheader of field failed (the MTA does not allow it, or the
+ * MTA went away before the reply), as a log reason into why.
+ */
+void milter_insheader_failed(const struct conn *c, const struct msg *m, const char *field,
+    char *why, size_t len);
 /* The message's queue id, or "NOQUEUE". */
 const char *milter_qid(const struct msg *m);
 /* Reply for a configured action; text is "x.y.z words". */

@@ -26,6 +26,7 @@ snap_create(struct conf *c, const struct snap *prev, char *err, size_t errlen)
 		snap_unref(s);
 		return NULL;
 	}
+	dns_set_max_outstanding(s->dns, c->dns_max_outstanding);
 	s->keys = keycache_create();
 	if (prev != NULL && prev->privkeys != NULL &&
 	    privcache_max(prev->privkeys) == (size_t)c->key_cache_size)

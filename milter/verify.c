@@ -20,6 +20,7 @@ verify_lookups(struct msg *m)
 {
 	const struct conf *cf = m->snap->conf;
 	size_t n = dkim_nverdicts(m->d), i, pass, started = 0;
+	unsigned long refused = dns_refused(m->snap->dns);
 
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++) {
@@ -43,6 +44,13 @@ verify_lookups(struct msg *m)
 		}
 	}
 	valign_start(m);
+	/* Past dns.max_outstanding a lookup fails at once: say so, once. */
+	refused = dns_refused(m->snap->dns) - refused;
+	if (refused > 0)
+		log_msg(LOG_WARNING, "%s: warning event=dns reason=\"too many DNS lookups "
+		    "outstanding (dns.max_outstanding %d)\" refused=%lu outstanding=%d",
+		    milter_qid(m), cf->dns_max_outstanding, refused,
+		    dns_outstanding(m->snap->dns));
 }
 
 /* Results are counted by their enum value: the two orders must agree. */
@@ -221,9 +229,12 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	for (k = (int)m->nar - 1; k >= 0; k--)
 		smfi_chgheader(ctx, "Authentication-Results", m->ar_index[k], NULL);
 	val = milter_value(buf_str(&ar), c->leadspc);
-	if (smfi_insheader(ctx, 0, "Authentication-Results", val) != MI_SUCCESS)
-		log_msg(LOG_ERR, "%s: error event=verify reason=\"MTA refused the header\"",
-		    milter_qid(m));
+	if (smfi_insheader(ctx, 0, "Authentication-Results", val) != MI_SUCCESS) {
+		char why[200];
+
+		milter_insheader_failed(c, m, "Authentication-Results", why, sizeof(why));
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"%s\"", milter_qid(m), why);
+	}
 	free(val);
 	if (!any_pass) {
 		switch (worst) {

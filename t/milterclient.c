@@ -285,6 +285,8 @@ struct opts {
 	int quickack;
 	int verbose;
 	int show_optneg;
+	int timing;
+	long disconnect_delay_ms;
 	struct trigger abort_after;
 	struct trigger disconnect_after;
 	int bench;
@@ -1589,6 +1591,14 @@ interrupt(struct conn *c, struct run *r, int stage)
 {
 	if (trigger_hit(&c->o->disconnect_after, stage, r->msgno)) {
 		(void)conn_flush(c);
+		if (c->o->disconnect_delay_ms > 0) {
+			/* An MTA that waits a while (its timeout) and then goes. */
+			struct timespec ts = { c->o->disconnect_delay_ms / 1000,
+			    (c->o->disconnect_delay_ms % 1000) * 1000000L };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
 		close(c->fd);
 		c->fd = -1;
 		if (r->out)
@@ -1807,6 +1817,7 @@ msg_body(struct conn *c, struct run *r)
 static int
 msg_content(struct conn *c, struct run *r)
 {
+	double t0;
 	int rc;
 
 	if ((rc = msg_headers(c, r)) != R_GO)
@@ -1821,6 +1832,7 @@ msg_content(struct conn *c, struct run *r)
 	    (rc = msg_body(c, r)) != R_GO)
 		return rc;
 	r->skip_stage = -1;
+	t0 = now_sec();
 	if (send_macros(c, r, ST_EOM, SMFIC_BODYEOB) < 0 ||
 	    pkt_begin(c, SMFIC_BODYEOB) < 0 || pkt_end(c) < 0)
 		return R_FAIL;
@@ -1830,6 +1842,8 @@ msg_content(struct conn *c, struct run *r)
 	if ((rc = await_eom(c, r)) < 0)
 		return R_FAIL;
 	print_verdict(r, rc, ST_EOM, NULL);
+	if (c->o->timing && r->out)
+		fprintf(r->out, "msg=%lu eom_ms=%.0f\n", r->msgno, (now_sec() - t0) * 1000);
 	r->verdict = rc;
 	r->verdict_stage = ST_EOM;
 	return rc == SMFIR_SHUTDOWN || rc == SMFIR_CONN_FAIL ? R_CONN : R_MSG;
@@ -2124,7 +2138,11 @@ usage(FILE *fp)
 "  --disconnect-after STAGE[@MSG]  close the socket after STAGE (optneg,\n"
 "                 connect, helo, envfrom, envrcpt, data, header, eoh, body,\n"
 "                 eom); later messages use a new connection\n"
+"  --disconnect-delay MS  wait MS milliseconds before that close (an MTA\n"
+"                 that gives up waiting for a reply)\n"
 "  --show-optneg  print the negotiation result of each connection\n"
+"  --timing       print the time from end of message to the milter's final\n"
+"                 reply (msg=N eom_ms=MS)\n"
 "  -v             trace packets on stderr\n"
 "  --bench        benchmark: no per-message output, one summary line\n"
 "  -C N           bench: concurrent connections (default 1)\n"
@@ -2141,6 +2159,7 @@ usage(FILE *fp)
 "  msg=N addrcpt_par rcpt=ADDR [args=ARGS] msg=N delrcpt rcpt=ADDR\n"
 "  msg=N quarantine reason=TEXT            msg=N skip stage=STAGE\n"
 "  msg=N aborted stage=STAGE               msg=N disconnected stage=STAGE\n"
+"  msg=N eom_ms=MS                         (--timing)\n"
 "  msg=N unknown cmd=X stage=STAGE len=L\n"
 "  msg=N verdict=continue|accept|reject|tempfail|discard|shutdown|conn_fail\n"
 "  msg=N verdict=replycode code=\"451 4.7.1 text\"\n"
@@ -2390,7 +2409,7 @@ build_lists(struct opts *o)
 
 enum {
 	OPT_BENCH = 256, OPT_ORDER, OPT_ABORT, OPT_DISC, OPT_CNAME, OPT_CPORT,
-	OPT_OPTNEG, OPT_QUICKACK
+	OPT_OPTNEG, OPT_QUICKACK, OPT_TIMING, OPT_DISC_DELAY
 };
 
 static const struct option long_opts[] = {
@@ -2402,6 +2421,8 @@ static const struct option long_opts[] = {
 	{ "client-port", required_argument, NULL, OPT_CPORT },
 	{ "show-optneg", no_argument, NULL, OPT_OPTNEG },
 	{ "quickack", no_argument, NULL, OPT_QUICKACK },
+	{ "timing", no_argument, NULL, OPT_TIMING },
+	{ "disconnect-delay", required_argument, NULL, OPT_DISC_DELAY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -2479,6 +2500,15 @@ parse_one(struct opts *o, struct rawopts *ro, int ch, const char *arg)
 	case OPT_CPORT:
 		return parse_ulong(arg, 0, 65535, &ro->client_port, "port");
 	case OPT_OPTNEG: o->show_optneg = 1; return 0;
+	case OPT_TIMING: o->timing = 1; return 0;
+	case OPT_DISC_DELAY: {
+		unsigned long ms;
+
+		if (parse_ulong(arg, 0, 600000, &ms, "delay") < 0)
+			return -1;
+		o->disconnect_delay_ms = (long)ms;
+		return 0;
+	}
 	case OPT_QUICKACK:
 #ifdef TCP_QUICKACK
 		o->quickack = 1;

@@ -321,6 +321,28 @@ dns_status_name(enum dns_status st)
 	return st == DNS_OK ? "ok" : "error";
 }
 
+/* Every answer is immediate: nothing is ever outstanding or refused. */
+int
+dns_outstanding(const struct dns *dns)
+{
+	(void)dns;
+	return 0;
+}
+
+unsigned long
+dns_refused(const struct dns *dns)
+{
+	(void)dns;
+	return 0;
+}
+
+void
+dns_set_max_outstanding(struct dns *dns, int max)
+{
+	(void)dns;
+	(void)max;
+}
+
 /* ---- logging, replaced: the line is built and checked, not written ---- */
 
 void
