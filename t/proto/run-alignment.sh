@@ -38,7 +38,9 @@
 #  7. rfc7489 (daemon restarted): the PSL says psd.example is the
 #     Organizational Domain, so d=other.psd.example aligns; the SERVFAIL
 #     is not looked at for the Organizational Domain: aligned-pass.
-#  8. A bad verify.alignment value is refused by dkimgate -n.
+#  8. verify.dmarc_lookup = false: nothing is looked up (the DNS server sees
+#     no _dmarc query), adkim is r and the PSL decides.
+#  9. A bad verify.alignment value is refused by dkimgate -n.
 #
 # Exit status: 0 all checks passed, 1 a check failed, 77 skipped (a tool
 # is missing and CI is not "true").
@@ -64,13 +66,13 @@ port=$("$testdns" start "$work/dns" --servfail _dmarc.broken.example "$work/reco
 	die "test DNS server did not start"
 resolver=127.0.0.1@$port
 
-# write_conf MODE: the configuration, verify.alignment = MODE.
+# write_conf MODE [DMARC_LOOKUP]: the configuration, verify.alignment = MODE.
 write_conf() {
 	cat >"$conf" <<CONF
 socket = "unix:$sock";
 log = "stderr";
 authserv_id = "$AUTHSERV";
-verify = { alignment = "$1"; };
+verify = { alignment = "$1"; dmarc_lookup = ${2:-true}; };
 dns = { resolver = "$resolver"; trust_anchor = ""; timeout = 5; };
 CONF
 }
@@ -192,8 +194,20 @@ check "rfc7489: adkim=s from the same record" archeck tags7 \
 	'dkim=pass|policy.align=relaxed|policy.adkim=s' \
 	'dkim-alignment=unaligned-pass|policy.adkim-source=_dmarc.tags.example'
 
-echo "# 8. configuration"
-sed 's/alignment = "rfc7489"/alignment = "psl"/' "$conf" >"$work/bad.conf"
+echo "# 8. verify.dmarc_lookup = false: no DMARC lookups, the PSL whatever the method"
+stop_pid "$dg_pid"
+write_conf rfc9989 false
+start_dkimgate
+q0=$(grep -c ' info: 127\.0\.0\.1 _dmarc\.' "$work/dns/unbound.log")
+mc tags-nolookup -c 192.0.2.1 "$M/tags.eml"
+check "adkim defaults to r, relaxed by the PSL: aligned-pass, method rfc7489" archeck tags-nolookup \
+	'dkim=pass|policy.align=relaxed|policy.adkim=r|policy.method=rfc7489' \
+	'dkim-alignment=aligned-pass|policy.method=rfc7489|policy.adkim-source='
+expect_eq "  no _dmarc query reached the DNS server" \
+	"$(grep -c ' info: 127\.0\.0\.1 _dmarc\.' "$work/dns/unbound.log")" "$q0"
+
+echo "# 9. configuration"
+sed 's/alignment = "rfc9989"/alignment = "psl"/' "$conf" >"$work/bad.conf"
 out=$("$DKIMGATE" -n -c "$work/bad.conf" 2>&1)
 check "verify.alignment = \"psl\" is refused with the line number" \
 	grep -q 'bad.conf:4: verify.alignment must be "rfc9989" or "rfc7489"' <<<"$out"
