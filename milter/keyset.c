@@ -147,6 +147,27 @@ room(void **arr, size_t n, size_t *cap, size_t sz)
 	return 0;
 }
 
+int
+keyset_reserve(struct keyset *ks, size_t nkeys, size_t nentries)
+{
+	void *p;
+
+	if (nkeys > ks->capkeys) {
+		if ((p = realloc(ks->keys, nkeys * sizeof(*ks->keys))) == NULL)
+			return -1;
+		ks->keys = p;
+		ks->capkeys = nkeys;
+	}
+	if (nentries > ks->captable) {
+		if ((p = realloc(ks->table, nentries * sizeof(*ks->table))) == NULL)
+			return -1;
+		ks->table = p;
+		ks->captable = nentries;
+	}
+	return strmap_reserve(ks->ids, nkeys) < 0 ||
+	    strmap_reserve(ks->patterns, nentries) < 0 ? -1 : 0;
+}
+
 long
 keyset_add_key(struct keyset *ks, const char *id, const char *domain,
     const char *selector, const char *path, int line, char *err, size_t errlen)

@@ -89,6 +89,8 @@ struct keyset *keyset_ref(struct keyset *ks);
 /* Thread-safe; the last reference frees keys, entries and indexes. Accepts NULL. */
 void keyset_unref(struct keyset *ks);
 
+/* Make room for this many keys and entries (a loader that knows); -1 when out of memory. */
+int keyset_reserve(struct keyset *ks, size_t nkeys, size_t nentries);
 /*
  * Add a key (strings copied). Returns its index, or -1 with err: a
  * duplicate id (naming the line of the first), or out of memory.

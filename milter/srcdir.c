@@ -17,7 +17,7 @@
 #include "srcdir.h"
 
 struct name {
-	char *domain, *selector, *file;	/* file owns the allocation */
+	char *domain, *selector;	/* domain owns the allocation */
 };
 
 static int
@@ -52,7 +52,7 @@ free_names(struct name *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		free(v[i].file);
+		free(v[i].domain);
 	free(v);
 }
 
@@ -89,18 +89,16 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 			v = nv;
 			cap = cap ? cap * 2 : 256;
 		}
-		/* The path first, then the name split in place after it. */
-		if ((copy = malloc(strlen(dir) + 2 * len + 3)) == NULL)
+		/* Only the name is kept while reading: 100,000 of them add up. */
+		if ((copy = strdup(de->d_name)) == NULL)
 			goto oom;
-		snprintf(copy, strlen(dir) + len + 2, "%s/%s", dir, de->d_name);
-		memcpy(copy + strlen(copy) + 1, de->d_name, len + 1);
-		if (split(copy + strlen(copy) + 1, &v[n].domain, &v[n].selector) < 0) {
-			buf_printf(problems, "%s: not named DOMAIN.SELECTOR.pem (a domain with "
-			    "a dot, a selector, letters, digits, '-' and '_')\n", copy);
+		if (split(copy, &v[n].domain, &v[n].selector) < 0) {
+			buf_printf(problems, "%s/%s: not named DOMAIN.SELECTOR.pem (a domain with "
+			    "a dot, a selector, letters, digits, '-' and '_')\n", dir, de->d_name);
 			free(copy);
 			continue;
 		}
-		v[n++].file = copy;
+		n++;
 	}
 	if (errno != 0) {
 		snprintf(err, errlen, "key directory %s: %s", dir, strerror(errno));
@@ -111,8 +109,11 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 	closedir(d);
 	if (n > 0)
 		qsort(v, n, sizeof(*v), by_domain);
+	/* Each domain one entry (two with subdomains); most have one key. */
 	if ((ks = keyset_create(dir)) == NULL)
 		goto oom2;
+	if (keyset_reserve(ks, n, subdomains ? 2 * n : n) < 0)
+		goto oom3;
 	for (i = 0; i < n; i = j) {
 		long e, k, e2 = -1;
 		char wild[LIMIT_DOMAIN + 3];
@@ -124,20 +125,26 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 		    (int)sizeof(wild) && (e2 = keyset_add_entry(ks, wild, 0, &first)) == -1)
 			goto oom3;
 		for (j = i; j < n && strcasecmp(v[j].domain, v[i].domain) == 0; j++) {
-			char id[2 * LIMIT_DOMAIN + 2], why[300];
+			char id[2 * LIMIT_DOMAIN + 2], why[300], *path;
 
-			if (j - i >= LIMIT_SIGNERS) {
-				buf_printf(problems, "%s: more than %d keys for %s; not used\n",
-				    v[j].file, LIMIT_SIGNERS, v[i].domain);
-				continue;
-			}
 			snprintf(id, sizeof(id), "%s.%s", v[j].domain, v[j].selector);
-			if ((k = keyset_add_key(ks, id, v[j].domain, v[j].selector, v[j].file, 0,
-			    why, sizeof(why))) < 0) {
-				/* Only two names differing in case can collide. */
-				buf_printf(problems, "%s: %s\n", v[j].file, why);
+			if (j - i >= LIMIT_SIGNERS) {
+				buf_printf(problems, "%s/%s.pem: more than %d keys for %s; not used\n",
+				    dir, id, LIMIT_SIGNERS, v[i].domain);
 				continue;
 			}
+			if ((path = malloc(strlen(dir) + strlen(id) + 6)) == NULL)
+				goto oom3;
+			snprintf(path, strlen(dir) + strlen(id) + 6, "%s/%s.pem", dir, id);
+			k = keyset_add_key(ks, id, v[j].domain, v[j].selector, path, 0, why,
+			    sizeof(why));
+			if (k < 0) {
+				/* Only two names differing in case can collide. */
+				buf_printf(problems, "%s: %s\n", path, why);
+				free(path);
+				continue;
+			}
+			free(path);
 			if (keyset_entry_add_key(ks, (size_t)e, (size_t)k) < 0 ||
 			    (e2 >= 0 && keyset_entry_add_key(ks, (size_t)e2, (size_t)k) < 0))
 				goto oom3;

@@ -20,12 +20,15 @@ struct strmap *strmap_create(void);
 void strmap_free(struct strmap *m);
 
 /*
- * Map key (len bytes, no NUL needed) to value. Returns 0 when added, 1 when
- * key was there already (the old value stays, *old receives it when old is
- * not NULL), -1 when out of memory.
+ * Map key (len bytes, followed by a NUL; no NUL inside) to value (below
+ * 2^32). Returns 0 when added, 1 when key was there already (the old value
+ * stays, *old receives it when old is not NULL), -1 when out of memory or
+ * the key or value does not fit.
  */
 int strmap_put(struct strmap *m, const char *key, size_t len, size_t value, size_t *old);
-/* The value for key, or -1 when absent. */
+/* Make room for n keys without growing again; -1 when out of memory. */
+int strmap_reserve(struct strmap *m, size_t n);
+/* The value for key (len bytes, no NUL needed), or -1 when absent. */
 long strmap_get(const struct strmap *m, const char *key, size_t len);
 size_t strmap_count(const struct strmap *m);
 

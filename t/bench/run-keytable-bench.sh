@@ -140,7 +140,7 @@ elif source == "opendkim":
           % (work, work, work, work))
 elif source == "lmdb":
     def dump(m):
-        out = ["VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"]
+        out = ["VERSION=3\nformat=print\ntype=btree\nmapsize=1073741824\nHEADER=END\n"]
         for i in range(m):
             out.append(" %s\n %s:s1:%s\n" % (dom(i), dom(i), kpath(i)))
         out.append("DATA=END\n")

@@ -79,7 +79,7 @@ else
 fi
 "$DKIMGATE" -f -c "$conf" 2>"$log" &
 dg_pid=$!
-for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q "started version=" "$log" && break; sleep 0.05; done
 check "the daemon starts with an undecodable key in its table" test -S "$sock"
 mc good1 "$M/good.eml"
 expect_eq "good.example signs" "$(selectors good1) $(verdict good1)" "good.example/s1 accept"
@@ -145,7 +145,7 @@ printf '%s\r\n' "From: <a@pub.example>" 'To: b@example.net' "Subject: pub" \
 : >"$log"
 "$DKIMGATE" -f -c "$conf" 2>"$log" &
 dg_pid=$!
-for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q "started version=" "$log" && break; sleep 0.05; done
 mc pub1 "$M/pub.eml"
 expect_eq "the daemon signs before the key checks are done" \
 	"$(selectors pub1) $(grep -c 'keycheck summary' "$log")" "pub.example/s1 0"

@@ -59,6 +59,7 @@ done
 # signed_as NAME DOMAIN: the selectors of one message From: DOMAIN.
 signed_as() {
 	mc "$1" "$M/$2.eml"
+	[ "$mc_rc" = 0 ] || echo "# milterclient $1: status $mc_rc: $(head -c 300 "$O/$1.err")" >&2
 	selectors "$1"
 }
 # wait_log REGEX N [TENTHS]: until the log has N lines matching REGEX.
@@ -87,7 +88,7 @@ restart() {
 	: >"$log"
 	"$DKIMGATE" -f -c "$conf" 2>"$log" &
 	dg_pid=$!
-	for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -q "started version=" "$log" && break; sleep 0.05; done
 	[ -S "$sock" ] || die "dkimgate did not create its socket: $(cat "$log")"
 }
 
@@ -99,7 +100,7 @@ mkdir "$D/dir.example.s1.pem"
 { base_conf; printf 'sources = ( { type = "directory"; path = "%s"; subdomains = true; } );\n' "$D"; } >"$conf"
 "$DKIMGATE" -f -c "$conf" 2>"$log" &
 dg_pid=$!
-for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q "started version=" "$log" && break; sleep 0.05; done
 expect_eq "a.example signs from the directory" "$(signed_as a1 a.example)" "a.example/s1"
 check "a wrongly named file is reported with its path" \
 	grep -q "warning event=source reason=\"$D/bad.pem: not named DOMAIN.SELECTOR.pem" "$log"

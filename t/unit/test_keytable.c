@@ -35,8 +35,10 @@ START_TEST(strmap_any_case_first_wins_and_grows)
 	ck_assert_uint_eq(old, 7);
 	ck_assert_int_eq(strmap_get(m, "EXAMPLE.com", 11), 7);
 	ck_assert_int_eq(strmap_get(m, "example.co", 10), -1);
-	/* Length, not NUL, ends a key. */
+	/* Length, not NUL, ends a probe... */
 	ck_assert_int_eq(strmap_get(m, "example.comX", 11), 7);
+	/* ...but a stored key must end at its length. */
+	ck_assert_int_eq(strmap_put(m, "example.orgX", 11, 9, NULL), -1);
 	for (i = 0; i < 20000; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%zu.example", i);
 		TU_OK(strmap_put(m, names[i], strlen(names[i]), i, NULL));
