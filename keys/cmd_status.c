@@ -484,6 +484,7 @@ print_summary(const struct scrape *sc, const char *where)
 	print_family(sc, "  answers", MC_DNS_ANSWERS);
 	print_family(sc, "  DNSSEC", MC_DNS_DNSSEC);
 	print_family(sc, "  key cache", MC_KEY_CACHE);
+	print_family(sc, "  walk cache", MC_DMARC_CACHE);
 	printf("%-14s", "latency");
 	print_latency(sc, "dkimgate_eom_duration_seconds", "mode=\"sign\",", "sign:");
 	putchar('\n');

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "dmarcwalk.h"
+#include "metrics.h"
 
 struct slot {
 	char domain[LIMIT_DOMAIN + 1];
@@ -219,9 +220,12 @@ dmarcwalk_start(struct dmarcwalk_pool *pool, struct dmarcwalk_cache *cache,
 	}
 	w->cache = cache;
 	if (cache_get(cache, w->walk.start, &w->res)) {
+		metrics_inc(MC_DMARC_CACHE, MK_HIT);
 		w->cached = w->waited = 1;
 		return w;
 	}
+	if (cache != NULL)
+		metrics_inc(MC_DMARC_CACHE, MK_MISS);
 	for (i = 0; i < w->walk.ntargets; i++) {
 		char name[LIMIT_DOMAIN + 8];
 

@@ -68,6 +68,9 @@ static const struct family counters[MC__COUNT] = {
 	[MC_KEY_CACHE] = { "dkimgate_key_cache_total",
 	    "Key records looked up in the parsed-key cache, by outcome.",
 	    "result", VALUES(v_cache) },
+	[MC_DMARC_CACHE] = { "dkimgate_dmarc_cache_total",
+	    "DMARC tree walks answered from the walk cache (hit) or sent to DNS (miss).",
+	    "result", VALUES(v_cache) },
 	[MC_RELOADS] = { "dkimgate_config_reloads_total",
 	    "Configuration reloads, applied or refused.", "result", VALUES(v_reload) },
 };

@@ -42,6 +42,7 @@ enum metrics_counter {
 	MC_DNS_ANSWERS,		/* status: ok, nxdomain, nodata, servfail, bogus, timeout, error */
 	MC_DNS_DNSSEC,		/* status: secure, insecure, bogus */
 	MC_KEY_CACHE,		/* result: hit, miss (parsed key records) */
+	MC_DMARC_CACHE,		/* result: hit, miss (RFC 9989 tree walk outcomes) */
 	MC_RELOADS,		/* result: success, failure */
 	MC__COUNT
 };
