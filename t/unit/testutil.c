@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -50,6 +51,26 @@ tu_read_data(const char *name, size_t *len)
 	if (len != NULL)
 		*len = data.len;
 	return buf_steal(&data);
+}
+
+char *
+tu_write_tmp(const char *text)
+{
+	struct buf path;
+	const char *tmp = getenv("TMPDIR");
+	size_t n = strlen(text);
+	char *p;
+	int fd;
+
+	buf_init(&path, 4096);
+	ck_assert_int_eq(buf_printf(&path, "%s/tu.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp"), 0);
+	p = buf_steal(&path);
+	fd = mkstemp(p);
+	ck_assert_msg(fd >= 0, "mkstemp %s", p);
+	ck_assert_msg(write(fd, text, n) == (ssize_t)n, "write %s", p);
+	ck_assert_int_eq(close(fd), 0);
+	return p;
 }
 
 struct crypto_key *

@@ -38,6 +38,12 @@ char *tu_b64(const unsigned char *p, size_t n);
 /* base64(SHA-256(p[0..n))), as bh= carries it. */
 char *tu_sha256_b64(const void *p, size_t n);
 
+/*
+ * Write text to a fresh file (mkstemp under $TMPDIR or /tmp, mode 0600) and
+ * return its malloc'd path; the caller unlinks and frees it.
+ */
+char *tu_write_tmp(const char *text);
+
 /* Deterministic PRNG (xorshift64*): the same seed gives the same cases. */
 uint64_t tu_rand(uint64_t *state);
 /* Uniform-enough value in [0, n). */
