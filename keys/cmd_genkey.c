@@ -30,7 +30,7 @@
 
 /* One DNS character-string holds at most 255 octets (RFC 1035 3.3). */
 #define TXT_STRING_MAX 255
-#define RSA_MIN_BITS 1024
+#define RSA_MIN_BITS LIMIT_RSA_MIN_BITS
 #define RSA_MAX_BITS 8192
 #define GENKEY_PATH_MAX 4096
 

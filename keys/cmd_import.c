@@ -73,7 +73,7 @@ check_keys(const struct keyset *ks, const char *keytable)
 		if (crypto_key_load_private(k->path, &key, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s:%d: key '%s': %s\n", keytable, k->line, k->id, err);
 			bad++;
-		} else if (crypto_key_type(key) == CRYPTO_RSA && crypto_key_bits(key) < 1024) {
+		} else if (crypto_key_too_small(key)) {
 			fprintf(stderr, "%s:%d: key '%s': RSA %d bits cannot sign (RFC 8301)\n",
 			    keytable, k->line, k->id, crypto_key_bits(key));
 			bad++;

@@ -150,7 +150,7 @@ cmd_sign(int argc, char **argv)
 		if (want != (int)crypto_key_type(key))
 			die_usage("key %s is not a %s key", keyfile, alg);
 	}
-	if (crypto_key_type(key) == CRYPTO_RSA && crypto_key_bits(key) < 1024)
+	if (crypto_key_too_small(key))
 		die_usage("RSA key of %d bits is too weak to sign with (RFC 8301)",
 		    crypto_key_bits(key));
 	memset(&s, 0, sizeof(s));

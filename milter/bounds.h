@@ -31,6 +31,14 @@
 #define LIMIT_SIGNERS        8
 /* A key record after joining its strings. */
 #define LIMIT_KEY_RECORD     8192
+/*
+ * RSA key sizes (RFC 8301): below the minimum a key neither signs nor
+ * verifies; below the recommended size it is weak; verifiers need only
+ * handle keys up to the maximum.
+ */
+#define LIMIT_RSA_MIN_BITS         1024
+#define LIMIT_RSA_RECOMMENDED_BITS 2048
+#define LIMIT_RSA_MAX_BITS         4096
 /* Domain names. */
 #define LIMIT_DOMAIN         255
 /* A reason text attached to a result. */

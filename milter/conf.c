@@ -23,6 +23,7 @@
 
 #include <libconfig.h>
 
+#include "bounds.h"
 #include "addr.h"
 #include "conf.h"
 #include "dkim.h"
@@ -619,9 +620,9 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_k
 			err_at(ld, e, "key '%s': %s", id, err);
 			continue;
 		}
-		if (crypto_key_type(k->key) == CRYPTO_RSA && crypto_key_bits(k->key) < 1024)
-			err_at(ld, e, "key '%s' is RSA %d bits: below 1024 it cannot sign "
-			    "(RFC 8301)", id, crypto_key_bits(k->key));
+		if (crypto_key_too_small(k->key))
+			err_at(ld, e, "key '%s' is RSA %d bits: below %d it cannot sign "
+			    "(RFC 8301)", id, crypto_key_bits(k->key), LIMIT_RSA_MIN_BITS);
 	}
 }
 

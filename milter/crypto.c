@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "bounds.h"
 #include "crypto.h"
 
 struct crypto_key {
@@ -192,6 +193,12 @@ int
 crypto_key_bits(const struct crypto_key *k)
 {
 	return EVP_PKEY_get_bits(k->pkey);
+}
+
+int
+crypto_key_too_small(const struct crypto_key *k)
+{
+	return crypto_key_type(k) == CRYPTO_RSA && crypto_key_bits(k) < LIMIT_RSA_MIN_BITS;
 }
 
 int

@@ -37,6 +37,8 @@ void crypto_key_unref(struct crypto_key *k);
 
 enum crypto_type crypto_key_type(const struct crypto_key *k);
 int crypto_key_bits(const struct crypto_key *k);
+/* 1 when k is an RSA key below LIMIT_RSA_MIN_BITS (RFC 8301: it cannot sign). */
+int crypto_key_too_small(const struct crypto_key *k);
 /* 1 when a and b hold the same public key. */
 int crypto_key_public_equal(const struct crypto_key *a, const struct crypto_key *b);
 

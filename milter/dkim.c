@@ -406,10 +406,11 @@ dkim_set_key(struct dkim *d, size_t i, enum dkim_keystate state,
 		    sizeof(v->reason));
 		return;
 	}
-	if (vs->kr.type == CRYPTO_RSA && vs->kr.bits < 1024) {
+	if (vs->kr.type == CRYPTO_RSA && vs->kr.bits < LIMIT_RSA_MIN_BITS) {
 		v->status = DKIM_POLICY;
 		snprintf(v->reason, sizeof(v->reason),
-		    "RSA key of %d bits is too weak (RFC 8301 requires 1024)", vs->kr.bits);
+		    "RSA key of %d bits is too weak (RFC 8301 requires %d)", vs->kr.bits,
+		    LIMIT_RSA_MIN_BITS);
 		return;
 	}
 	if (vs->kr.strict) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bounds.h"
 #include "buf.h"
 #include "privcache.h"
 
@@ -218,9 +219,9 @@ decode(const char *path, const struct stamp *st, mode_t mode, int allow_readable
 	}
 	if (crypto_key_load_private(path, &k, err, errlen) < 0)
 		return NULL;
-	if (crypto_key_type(k) == CRYPTO_RSA && crypto_key_bits(k) < 1024) {
-		snprintf(err, errlen, "key file %s is RSA %d bits: below 1024 it cannot sign "
-		    "(RFC 8301)", path, crypto_key_bits(k));
+	if (crypto_key_too_small(k)) {
+		snprintf(err, errlen, "key file %s is RSA %d bits: below %d it cannot sign "
+		    "(RFC 8301)", path, crypto_key_bits(k), LIMIT_RSA_MIN_BITS);
 		crypto_key_unref(k);
 		return NULL;
 	}

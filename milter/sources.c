@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "sources.h"
 #include "srcdir.h"
 #include "srcodk.h"
@@ -81,10 +82,10 @@ decode_all(const struct keyset *ks, struct buf *problems)
 		if (crypto_key_load_private(ks->keys[i].path, &k, err, sizeof(err)) < 0)
 			buf_printf(problems, "%s:%d: key '%s': %s\n", ks->origin,
 			    ks->keys[i].line, ks->keys[i].id, err);
-		else if (crypto_key_type(k) == CRYPTO_RSA && crypto_key_bits(k) < 1024)
-			buf_printf(problems, "%s:%d: key '%s' is RSA %d bits: below 1024 it "
+		else if (crypto_key_too_small(k))
+			buf_printf(problems, "%s:%d: key '%s' is RSA %d bits: below %d it "
 			    "cannot sign (RFC 8301)\n", ks->origin, ks->keys[i].line,
-			    ks->keys[i].id, crypto_key_bits(k));
+			    ks->keys[i].id, crypto_key_bits(k), LIMIT_RSA_MIN_BITS);
 		crypto_key_unref(k);
 	}
 }

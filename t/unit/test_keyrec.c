@@ -117,6 +117,36 @@ START_TEST(record_is_accepted_or_refused_as_expected)
 }
 END_TEST
 
+/*
+ * The findings dkimctl testkey and the daemon's key checks put in words
+ * come from the verifier's own parse: same verdict, same reason, and
+ * "usable" exactly when a verifier would take a sha256 signature.
+ */
+START_TEST(findings_agree_with_the_verifier)
+{
+	char r1[LIMIT_REASON] = "", r2[LIMIT_REASON] = "";
+	struct keyrec a, b;
+	struct keyrec_findings *fs = malloc(sizeof(*fs));
+	const char *rec = cases[_i].rec;
+	int rc = keyrec_parse(&a, rec, strlen(rec), r1, sizeof(r1)), fail = 0;
+	size_t k;
+
+	ck_assert_ptr_nonnull(fs);
+	ck_assert_int_eq(keyrec_examine(&b, rec, strlen(rec), fs, r2, sizeof(r2)), rc);
+	ck_assert_str_eq(r1, r2);
+	ck_assert_int_eq(fs->usable, rc == 0 && !a.revoked && a.sha256_ok &&
+	    (a.type != CRYPTO_RSA || a.bits >= LIMIT_RSA_MIN_BITS));
+	ck_assert_uint_gt(fs->n, 0);
+	for (k = 0; k < fs->n; k++)
+		fail |= fs->f[k].verdict == KEYREC_FAIL;
+	/* Refused, or revoked, or not for sha256: a failing finding says why. */
+	ck_assert_int_eq(fail, rc < 0 || a.revoked || !a.sha256_ok);
+	keyrec_clear(&a);
+	keyrec_clear(&b);
+	free(fs);
+}
+END_TEST
+
 START_TEST(bare_pkcs1_and_spki_public_keys_accepted)
 {
 	static const char *const forms[] = {
@@ -185,6 +215,8 @@ keyrec_suite(void)
 	TCase *tc = tu_tcase("parse");
 
 	tcase_add_loop_test(tc, record_is_accepted_or_refused_as_expected, 0,
+	    sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, findings_agree_with_the_verifier, 0,
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, bare_pkcs1_and_spki_public_keys_accepted);
 	tcase_add_test(tc, oversized_record_is_refused_without_crashing);
