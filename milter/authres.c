@@ -203,6 +203,18 @@ authres_add_none(struct buf *out, const char *reason)
 }
 
 int
+authres_add_unevaluated(struct buf *out, size_t more, int limit)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "%zu more signatures not evaluated (limit %d)", more,
+	    limit);
+	if (buf_puts(out, ";\r\n\tdkim=policy reason=") < 0)
+		return -1;
+	return quoted(out, why);
+}
+
+int
 authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,
     const char *detail)
 {

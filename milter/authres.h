@@ -36,6 +36,11 @@ int authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
 /* "dkim=none" with a reason. */
 int authres_add_none(struct buf *out, const char *reason);
 /*
+ * "dkim=policy" for the signatures past the limit of those evaluated: more
+ * of them were not looked at, limit is how many were.
+ */
+int authres_add_unevaluated(struct buf *out, size_t more, int limit);
+/*
  * The per-message alignment verdict as its own result,
  * "dkim-alignment=VERDICT" (syntax in the README): verdict is one of
  * aligned-pass, unaligned-pass, fail, none.

@@ -192,14 +192,9 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	if (n == 0)
 		authres_add_none(&ar, "no DKIM signature");
-	if (dkim_nsignatures_seen(m->d) > n) {
-		char why[128];
-
-		/* Signatures past the limit are not evaluated, but not hidden either. */
-		snprintf(why, sizeof(why), "%zu more signatures not evaluated (limit %d)",
-		    dkim_nsignatures_seen(m->d) - n, LIMIT_SIGNATURES);
-		buf_printf(&ar, ";\r\n\tdkim=policy reason=\"%s\"", why);
-	}
+	/* Signatures past the limit are not evaluated, but not hidden either. */
+	if (dkim_nsignatures_seen(m->d) > n)
+		authres_add_unevaluated(&ar, dkim_nsignatures_seen(m->d) - n, LIMIT_SIGNATURES);
 	if (m->from_fields == 0 || m->nfrom == 0)
 		detail = "no From: address";
 	else if (m->nfrom < 0)

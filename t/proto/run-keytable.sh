@@ -96,6 +96,8 @@ expect_eq "the key problem is logged once" \
 	"$(grep -c "error event=key key=bad domain=bad.example selector=s1 reason=\"$K/bad.pem: " "$log")" 1
 expect_eq "each failed message is logged" \
 	"$(grep -c 'error event=sign key=bad reason="key unusable: .*" action=tempfail' "$log")" 2
+expect_eq "a failed signer is not logged a second time" \
+	"$(grep -c 'error event=sign reason=' "$log")" 0
 still_alive "after the failed key"
 
 # ---- 3 ----

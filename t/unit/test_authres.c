@@ -352,6 +352,28 @@ START_TEST(plain_verdict_formats_as_expected)
 }
 END_TEST
 
+/* Signatures past the verification limit get a policy result of their own. */
+START_TEST(unevaluated_signatures_are_a_policy_result)
+{
+	struct buf out, vals;
+
+	buf_init(&out, 4096);
+	buf_init(&vals, 4096);
+	ck_assert_int_eq(authres_begin(&out, "mx.example.org"), 0);
+	ck_assert_int_eq(authres_add_unevaluated(&out, 3, 32), 0);
+	ck_assert_str_eq(buf_str(&out), "Authentication-Results: mx.example.org;\r\n"
+	    "\tdkim=policy reason=\"3 more signatures not evaluated (limit 32)\"");
+	ck_assert_ptr_null(check_field(buf_str(&out), &vals));
+	buf_release(&out);
+	/* Like every fragment, it fails when the field would pass its bound. */
+	buf_init(&out, 60);
+	ck_assert_int_eq(authres_begin(&out, "mx.example.org"), 0);
+	ck_assert_int_eq(authres_add_unevaluated(&out, 3, 32), -1);
+	buf_release(&out);
+	buf_release(&vals);
+}
+END_TEST
+
 START_TEST(full_output_buffer_is_an_error)
 {
 	struct buf out;
@@ -435,6 +457,7 @@ authres_suite(void)
 	tcase_add_test(field, long_and_random_values_stay_inside_the_field);
 	tcase_add_test(field, plain_verdict_formats_as_expected);
 	tcase_add_test(field, full_output_buffer_is_an_error);
+	tcase_add_test(field, unevaluated_signatures_are_a_policy_result);
 	suite_add_tcase(s, field);
 
 	tcase_add_loop_test(id, authserv_id_is_recognized_exactly, 0,
