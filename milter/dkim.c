@@ -123,10 +123,23 @@ hdr_register(struct dkim *d, size_t off, size_t len)
 		if (d->nfrom == 1) {
 			size_t i;
 
-			for (i = (size_t)(colon - field) + 1; i < len; i++)
-				if (field[i] != '\r' && field[i] != '\n' &&
-				    buf_putc(&d->from, field[i]) < 0)
+			/*
+			 * Unfolded: a line break followed by white space goes.
+			 * Any other CR or LF stays, so that the From: parser
+			 * refuses the field instead of reading "a@b.c\rX" as
+			 * the domain b.cx.
+			 */
+			for (i = (size_t)(colon - field) + 1; i < len; i++) {
+				if (field[i] == '\r' && i + 2 < len && field[i + 1] == '\n' &&
+				    is_wsp(field[i + 2])) {
+					i++;
+					continue;
+				}
+				if (field[i] == '\n' && i + 1 < len && is_wsp(field[i + 1]))
+					continue;
+				if (buf_putc(&d->from, field[i]) < 0)
 					break;
+			}
 		}
 	}
 }

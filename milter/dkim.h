@@ -132,7 +132,11 @@ const char *dkim_signature(const struct dkim *d, size_t k);
 /* Why the last call that failed failed. */
 const char *dkim_error(const struct dkim *d);
 
-/* The From: header field value (unfolded, as received) or NULL; count of From fields. */
+/*
+ * The first From: header field's value, unfolded (a CRLF or LF followed by
+ * white space removed, any other CR or LF kept) or NULL; count of From
+ * fields.
+ */
 const char *dkim_from(const struct dkim *d, size_t *count);
 
 #endif

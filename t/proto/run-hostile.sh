@@ -111,6 +111,7 @@ from-quoted-inject|verify|From: alice@"example.com; dkim=pass": does not parse, 
 from-folded-domain|verify|From: a domain with a folded line inside: does not parse, no DNS query
 from-underscore|verify|From: alice@exa_mple.com: not a domain, no DNS query
 from-literal|verify|From: alice@[192.0.2.1]: a domain literal, no DNS query
+from-bare-cr|verify|From: alice@example.com<CR>X: a bare CR, not the domain example.comx
 from-comment-domain|verify|From: <user@example.net(.example.com)>: the comment is not the domain
 from-idn|verify|From: a U-label domain: header.from and the DMARC query use its A-label
 from-signed-bad|verify|signed message whose From: does not parse: alignment fail, not aligned-pass
@@ -165,6 +166,8 @@ build_from-underscore() { body_msg "$M/$1.eml" 'From: alice@exa_mple.com'; }
 want_from-underscore() { want_bad_from "$1"; }
 build_from-literal() { body_msg "$M/$1.eml" 'From: alice@[192.0.2.1]'; }
 want_from-literal() { want_bad_from "$1"; }
+build_from-bare-cr() { body_msg "$M/$1.eml" 'From: alice@example.com\rX'; }
+want_from-bare-cr() { want_bad_from "$1"; }
 build_from-comment-domain() { body_msg "$M/$1.eml" 'From: <user@example.net(.example.com)>'; }
 want_from-comment-domain() {
 	archeck "$1" 'dkim=none' 'dkim-alignment=none|header.from=example.net' || return 1

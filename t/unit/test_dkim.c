@@ -1455,6 +1455,30 @@ START_TEST(from_field_is_reported_with_its_count)
 }
 END_TEST
 
+/* Only folding is undone: a bare CR or LF stays for the From: parser to refuse. */
+static const struct {
+	const char *field;
+	const char *value;
+} from_unfold[] = {
+	{ "From: Joe\r\n <joe@example.com>", " Joe <joe@example.com>" },
+	{ "From: Joe\n\t<joe@example.com>", " Joe\t<joe@example.com>" },
+	{ "From: joe@example.com\rX", " joe@example.com\rX" },
+	{ "From: joe@example.com\nX", " joe@example.com\nX" },
+	{ "From: joe@exam\r\n ple.com", " joe@exam ple.com" },
+	{ "From: joe@example.com\r\n", " joe@example.com\r\n" },
+};
+
+START_TEST(from_field_is_unfolded_only)
+{
+	struct dkim *d = dkim_create(NOW);
+	size_t n;
+
+	ck_assert_int_eq(dkim_header(d, from_unfold[_i].field, strlen(from_unfold[_i].field)), 0);
+	ck_assert_str_eq(dkim_from(d, &n), from_unfold[_i].value);
+	dkim_free(d);
+}
+END_TEST
+
 /*
  * RFC 6376 5.4: From must be signed. A message without a From field, or a
  * header list that leaves From out, gets no signature and an error, not a
@@ -1564,6 +1588,8 @@ dkim_suite(void)
 	tcase_add_test(hostile, session_misuse_is_refused);
 	tcase_add_test(hostile, end_of_header_twice_keeps_the_verdicts);
 	tcase_add_test(hostile, from_field_is_reported_with_its_count);
+	tcase_add_loop_test(hostile, from_field_is_unfolded_only, 0,
+	    sizeof(from_unfold) / sizeof(from_unfold[0]));
 	tcase_add_loop_test(hostile, signing_requires_a_signed_from, 0,
 	    sizeof(from_cases) / sizeof(from_cases[0]));
 	suite_add_tcase(s, hostile);
