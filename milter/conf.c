@@ -1,10 +1,12 @@
 /*
  * conf.c - dkimgate.conf loader (see conf.h).
  *
- * Scalar settings are declared once, in the table below: path, type,
- * default, limits and where they are stored. Lists (networks, names, keys,
- * the signing table, users) have a small parser each. Unknown names are
- * errors, so a typo never silently leaves a default in place.
+ * Every setting is declared once, in the table below: path, type, default,
+ * limits, where it is stored and whether a reload applies it. Defaults,
+ * loading, the unknown-name check and the list of restart-only settings
+ * all come from the table. A list (networks, names, keys, the signing
+ * table, users, sources) names the small parser that reads it. Unknown
+ * names are errors, so a typo never silently leaves a default in place.
  */
 #include "config.h"
 
@@ -30,79 +32,123 @@
 #include "sources.h"
 #include "metrics_addr.h"
 
-enum stype { S_STR, S_INT, S_BOOL, S_ACTION, S_CANON, S_MODE };
+/*
+ * S_INT is stored as an int, S_INT64 as a long long (durations that may
+ * pass 2^31); S_MODE is an octal string stored as an int; S_ENUM is a
+ * string that must be one of names[], stored as the string and, when
+ * enum_off is set, as its index in names[] (an int or enum).
+ */
+enum stype { S_STR, S_INT, S_INT64, S_BOOL, S_ACTION, S_CANON, S_MODE, S_ENUM, S_LIST };
+
+struct loader;
+/* Reads list setting s (present in the file) into c; reports with err_at. */
+typedef void (*list_fn)(struct loader *ld, config_setting_t *s, struct conf *c);
 
 struct setting {
 	const char *path;
 	enum stype type;
-	const char *sdef;	/* default for strings, actions, canon, mode */
+	const char *sdef;	/* default for strings, actions, canon, mode, enums */
 	long long idef, min, max;
 	size_t off;
 	int reloadable;		/* 0: needs a restart (socket, user) */
+	const char *const *names;	/* S_ENUM: the accepted values */
+	size_t enum_off;	/* S_ENUM: where the value's index goes; 0: nowhere */
+	list_fn load;		/* S_LIST: its parser (lists keep their own defaults) */
 };
+
+static const char *const log_names[] = { "syslog", "stderr", NULL };
+/* In the order of enum conf_keycheck and enum conf_alignment. */
+static const char *const keycheck_names[] = { "off", "warn", "require", NULL };
+static const char *const alignment_names[] = { "rfc9989", "rfc7489", NULL };
+
+static void load_nets(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_daemon_names(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_headers(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_oversign(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_keys(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_table(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_users(struct loader *ld, config_setting_t *s, struct conf *c);
+static void load_sources(struct loader *ld, config_setting_t *s, struct conf *c);
 
 #define O(f) offsetof(struct conf, f)
 static const struct setting settings[] = {
-	{ "socket", S_STR, "inet:8891@127.0.0.1", 0, 0, 0, O(socket), 0 },
-	{ "user", S_STR, "", 0, 0, 0, O(user), 0 },
-	{ "group", S_STR, "", 0, 0, 0, O(group), 0 },
-	{ "pid_file", S_STR, "", 0, 0, 0, O(pid_file), 0 },
-	{ "socket_owner", S_STR, "", 0, 0, 0, O(socket_owner), 0 },
-	{ "socket_group", S_STR, "", 0, 0, 0, O(socket_group), 0 },
-	{ "socket_mode", S_MODE, "0660", 0, 0, 0777, O(socket_mode), 0 },
-	{ "log", S_STR, "syslog", 0, 0, 0, O(log), 0 },
-	{ "authserv_id", S_STR, "", 0, 0, 0, O(authserv_id), 1 },
-	{ "allow_readable_keys", S_BOOL, NULL, 0, 0, 1, O(allow_readable_keys), 1 },
-	{ "milter_timeout", S_INT, NULL, 300, 10, 3600, O(milter_timeout), 0 },
-	{ "key_check", S_STR, "warn", 0, 0, 0, O(key_check), 1 },
-	{ "key_check_interval", S_INT, NULL, 300, 1, 86400, O(key_check_interval), 1 },
-	{ "key_check_rate", S_INT, NULL, 20, 1, 10000, O(key_check_rate), 1 },
-	{ "state_dir", S_STR, "/var/lib/dkimgate", 0, 0, 0, O(state_dir), 1 },
-	{ "max_delivery_delay", S_INT, NULL, 7 * 86400, 0, 365LL * 86400,
-	    O(max_delivery_delay), 1 },
-	{ "key_cache_size", S_INT, NULL, 4096, 1, 10000000, O(key_cache_size), 1 },
-	{ "watch_interval", S_INT, NULL, 30, 1, 86400, O(watch_interval), 1 },
-	{ "metrics", S_STR, "", 0, 0, 0, O(metrics), 0 },
-	{ "metrics_allow_remote", S_BOOL, NULL, 0, 0, 1, O(metrics_allow_remote), 0 },
-	{ "metrics_keys", S_INT, NULL, 20, 0, 10000, O(metrics_keys), 1 },
-	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1 },
-	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0, O(hcanon), 1 },
-	{ "sign.lifetime", S_INT, NULL, 0, 0, 366LL * 86400, O(lifetime), 1 },
-	{ "sign.on_error", S_ACTION, "tempfail", 0, 0, 0, O(on_sign_error), 1 },
-	{ "verify.max_signatures", S_INT, NULL, 5, 1, 32, O(max_signatures), 1 },
-	{ "verify.partial_body_policy", S_BOOL, NULL, 0, 0, 1, O(partial_body_policy), 1 },
-	{ "verify.max_age", S_INT, NULL, 0, 0, 3650LL * 86400, O(max_age), 1 },
-	{ "verify.dmarc_lookup", S_BOOL, NULL, 1, 0, 1, O(dmarc_lookup), 1 },
-	{ "verify.alignment", S_STR, "rfc9989", 0, 0, 0, O(alignment_name), 1 },
-	{ "verify.on_fail", S_ACTION, "accept", 0, 0, 0, O(on_fail), 1 },
-	{ "verify.on_permerror", S_ACTION, "accept", 0, 0, 0, O(on_permerror), 1 },
-	{ "verify.on_temperror", S_ACTION, "accept", 0, 0, 0, O(on_temperror), 1 },
-	{ "verify.on_policy", S_ACTION, "accept", 0, 0, 0, O(on_policy), 1 },
-	{ "verify.on_none", S_ACTION, "accept", 0, 0, 0, O(on_none), 1 },
+	{ "socket", S_STR, "inet:8891@127.0.0.1", 0, 0, 0, O(socket), 0, NULL, 0, NULL },
+	{ "user", S_STR, "", 0, 0, 0, O(user), 0, NULL, 0, NULL },
+	{ "group", S_STR, "", 0, 0, 0, O(group), 0, NULL, 0, NULL },
+	{ "pid_file", S_STR, "", 0, 0, 0, O(pid_file), 0, NULL, 0, NULL },
+	{ "socket_owner", S_STR, "", 0, 0, 0, O(socket_owner), 0, NULL, 0, NULL },
+	{ "socket_group", S_STR, "", 0, 0, 0, O(socket_group), 0, NULL, 0, NULL },
+	{ "socket_mode", S_MODE, "0660", 0, 0, 0777, O(socket_mode), 0, NULL, 0, NULL },
+	{ "log", S_ENUM, "syslog", 0, 0, 0, O(log), 0, log_names, 0, NULL },
+	{ "authserv_id", S_STR, "", 0, 0, 0, O(authserv_id), 1, NULL, 0, NULL },
+	{ "allow_readable_keys", S_BOOL, NULL, 0, 0, 1,
+	    O(allow_readable_keys), 1, NULL, 0, NULL },
+	{ "milter_timeout", S_INT, NULL, 300, 10, 3600, O(milter_timeout), 0, NULL, 0, NULL },
+	{ "key_check", S_ENUM, "warn", 0, 0, 0, O(key_check), 1, keycheck_names,
+	    O(key_check_mode), NULL },
+	{ "key_check_interval", S_INT, NULL, 300, 1, 86400,
+	    O(key_check_interval), 1, NULL, 0, NULL },
+	{ "key_check_rate", S_INT, NULL, 20, 1, 10000, O(key_check_rate), 1, NULL, 0, NULL },
+	{ "state_dir", S_STR, "/var/lib/dkimgate", 0, 0, 0, O(state_dir), 1, NULL, 0, NULL },
+	{ "max_delivery_delay", S_INT64, NULL, 7 * 86400, 0, 365LL * 86400,
+	    O(max_delivery_delay), 1, NULL, 0, NULL },
+	{ "key_cache_size", S_INT, NULL, 4096, 1, 10000000, O(key_cache_size), 1, NULL, 0, NULL },
+	{ "watch_interval", S_INT, NULL, 30, 1, 86400, O(watch_interval), 1, NULL, 0, NULL },
+	{ "metrics", S_STR, "", 0, 0, 0, O(metrics), 0, NULL, 0, NULL },
+	{ "metrics_allow_remote", S_BOOL, NULL, 0, 0, 1,
+	    O(metrics_allow_remote), 0, NULL, 0, NULL },
+	{ "metrics_keys", S_INT, NULL, 20, 0, 10000, O(metrics_keys), 1, NULL, 0, NULL },
+	{ "sign.authenticated", S_BOOL, NULL, 1, 0, 1, O(sign_authenticated), 1, NULL, 0, NULL },
+	{ "sign.canonicalization", S_CANON, "relaxed/relaxed", 0, 0, 0,
+	    O(hcanon), 1, NULL, 0, NULL },
+	{ "sign.lifetime", S_INT64, NULL, 0, 0, 366LL * 86400, O(lifetime), 1, NULL, 0, NULL },
+	{ "sign.on_error", S_ACTION, "tempfail", 0, 0, 0, O(on_sign_error), 1, NULL, 0, NULL },
+	{ "verify.max_signatures", S_INT, NULL, 5, 1, 32, O(max_signatures), 1, NULL, 0, NULL },
+	{ "verify.partial_body_policy", S_BOOL, NULL, 0, 0, 1,
+	    O(partial_body_policy), 1, NULL, 0, NULL },
+	{ "verify.max_age", S_INT64, NULL, 0, 0, 3650LL * 86400, O(max_age), 1, NULL, 0, NULL },
+	{ "verify.dmarc_lookup", S_BOOL, NULL, 1, 0, 1, O(dmarc_lookup), 1, NULL, 0, NULL },
+	{ "verify.alignment", S_ENUM, "rfc9989", 0, 0, 0, O(alignment_name), 1,
+	    alignment_names, O(alignment), NULL },
+	{ "verify.on_fail", S_ACTION, "accept", 0, 0, 0, O(on_fail), 1, NULL, 0, NULL },
+	{ "verify.on_permerror", S_ACTION, "accept", 0, 0, 0, O(on_permerror), 1, NULL, 0, NULL },
+	{ "verify.on_temperror", S_ACTION, "accept", 0, 0, 0, O(on_temperror), 1, NULL, 0, NULL },
+	{ "verify.on_policy", S_ACTION, "accept", 0, 0, 0, O(on_policy), 1, NULL, 0, NULL },
+	{ "verify.on_none", S_ACTION, "accept", 0, 0, 0, O(on_none), 1, NULL, 0, NULL },
 	{ "verify.reject_reply", S_STR, "5.7.1 DKIM verification failed", 0, 0, 0,
-	    O(reject_reply), 1 },
+	    O(reject_reply), 1, NULL, 0, NULL },
 	{ "verify.tempfail_reply", S_STR, "4.7.1 DKIM verification incomplete, try later",
-	    0, 0, 0, O(tempfail_reply), 1 },
-	{ "dns.resolver", S_STR, "", 0, 0, 0, O(resolver), 1 },
-	{ "dns.trust_anchor", S_STR, "/usr/share/dns/root.key", 0, 0, 0, O(trust_anchor), 1 },
-	{ "dns.timeout", S_INT, NULL, 5, 1, 60, O(dns_timeout), 1 },
-	{ "dns.max_outstanding", S_INT, NULL, 1000, 1, 1000000, O(dns_max_outstanding), 1 },
+	    0, 0, 0, O(tempfail_reply), 1, NULL, 0, NULL },
+	{ "dns.resolver", S_STR, "", 0, 0, 0, O(resolver), 1, NULL, 0, NULL },
+	{ "dns.trust_anchor", S_STR, "/usr/share/dns/root.key", 0, 0, 0,
+	    O(trust_anchor), 1, NULL, 0, NULL },
+	{ "dns.timeout", S_INT, NULL, 5, 1, 60, O(dns_timeout), 1, NULL, 0, NULL },
+	{ "dns.max_outstanding", S_INT, NULL, 1000, 1, 1000000,
+	    O(dns_max_outstanding), 1, NULL, 0, NULL },
 	{ "psl_file", S_STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, 0,
-	    O(psl_file), 1 },
+	    O(psl_file), 1, NULL, 0, NULL },
+	/* Lists, read in this order after every other setting. */
+	{ "sign.internal_networks", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_nets },
+	{ "sign.daemon_names", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_daemon_names },
+	{ "sign.headers", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_headers },
+	{ "sign.oversign", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_oversign },
+	{ "keys", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_keys },
+	{ "signing_table", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_table },
+	{ "users", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_users },
+	{ "sources", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_sources },
 };
 #undef O
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
-/* Names handled by the list parsers, for the unknown-name check. */
-static const char *const list_names[] = {
-	"sign.internal_networks", "sign.daemon_names", "sign.headers", "sign.oversign",
-	"keys", "signing_table", "users", "sources",
-};
 static const char *const groups[] = { "sign", "verify", "dns" };
 
 struct loader {
 	const char *file;
 	struct buf *errors;
 	int nerr;
+	enum conf_keys read_keys;
+	const struct conf *prev;	/* the running configuration, or NULL */
+	struct buf *problems;		/* source entries left out */
 };
 
 static void
@@ -165,15 +211,32 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
-static int parse_net(const char *s, struct conf_net *net);
+static int parse_action(const char *s, enum conf_action *out);
 
-/* The integer settings stored as long long (durations that may pass 2^31). */
+/* "relaxed/simple" into h and b; "relaxed" alone means relaxed/simple. */
 static int
-is_ll(size_t off)
+parse_canon(const char *str, enum canon_alg *h, enum canon_alg *b)
 {
-	return off == offsetof(struct conf, lifetime) ||
-	    off == offsetof(struct conf, max_age) ||
-	    off == offsetof(struct conf, max_delivery_delay);
+	const char *slash = strchr(str, '/');
+
+	if (canon_parse(str, slash ? (size_t)(slash - str) : strlen(str), h) < 0 ||
+	    (slash && canon_parse(slash + 1, strlen(slash + 1), b) < 0))
+		return -1;
+	if (!slash)
+		*b = CANON_SIMPLE;
+	return 0;
+}
+
+/* The index of s in the NULL-terminated names, or -1. */
+static int
+enum_index(const char *const *names, const char *s)
+{
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
 }
 
 /* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" (UTC) or seconds since the epoch. */
@@ -205,44 +268,47 @@ set_defaults(struct conf *c)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+	for (i = 0; i < NSETTINGS; i++) {
 		const struct setting *st = &settings[i];
 		char *base = (char *)c + st->off;
 
 		switch (st->type) {
 		case S_STR:
+		case S_ENUM:
 			if ((*(char **)base = strdup(st->sdef)) == NULL)
 				return -1;
+			if (st->type == S_ENUM && st->enum_off != 0)
+				*(int *)((char *)c + st->enum_off) = enum_index(st->names, st->sdef);
 			break;
 		case S_INT:
-			if (is_ll(st->off))
-				*(long long *)base = st->idef;
-			else
-				*(int *)base = (int)st->idef;
-			break;
 		case S_BOOL:
 			*(int *)base = (int)st->idef;
 			break;
+		case S_INT64:
+			*(long long *)base = st->idef;
+			break;
 		case S_ACTION:
-			*(enum conf_action *)base = strcmp(st->sdef, "tempfail") == 0 ?
-			    ACTION_TEMPFAIL : ACTION_ACCEPT;
+			if (parse_action(st->sdef, (enum conf_action *)base) < 0)
+				return -1;
 			break;
 		case S_CANON:
-			c->hcanon = c->bcanon = CANON_RELAXED;
+			if (parse_canon(st->sdef, &c->hcanon, &c->bcanon) < 0)
+				return -1;
 			break;
 		case S_MODE:
-			*(int *)base = 0660;
+			*(int *)base = (int)strtol(st->sdef, NULL, 8);
+			break;
+		case S_LIST:
 			break;
 		}
 	}
-	c->sign_authenticated = 1;
-	c->key_check_mode = KEYCHECK_MODE_WARN;
 	/* Loopback: mail injected locally (Postfix sendmail(1), cron) is ours. */
 	if ((c->nets = calloc(2, sizeof(*c->nets))) == NULL)
 		return -1;
-	parse_net("127.0.0.0/8", &c->nets[0]);
-	parse_net("::1/128", &c->nets[1]);
+	pattern_net_parse("127.0.0.0/8", &c->nets[0]);
+	pattern_net_parse("::1/128", &c->nets[1]);
 	c->nnets = 2;
+	/* The engine's choice of headers to sign and oversign. */
 	c->headers = strv_from(dkim_default_headers, dkim_default_nheaders);
 	c->nheaders = dkim_default_nheaders;
 	c->oversign = strv_from(dkim_default_oversign, dkim_default_noversign);
@@ -279,18 +345,40 @@ parse_action(const char *s, enum conf_action *out)
 	return 0;
 }
 
+/* "NAME must be "a", "b" or "c"" for an S_ENUM setting. */
 static void
-load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct setting *st)
+err_enum(struct loader *ld, const config_setting_t *s, const struct setting *st)
+{
+	struct buf text;
+	size_t i;
+	int ok = 1;
+
+	buf_init(&text, 1024);
+	for (i = 0; ok && st->names[i] != NULL; i++)
+		ok = buf_printf(&text, "%s\"%s\"", i == 0 ? "" : st->names[i + 1] == NULL ?
+		    " or " : ", ", st->names[i]) == 0;
+	err_at(ld, s, "%s must be %s", st->path, buf_str(&text));
+	buf_release(&text);
+}
+
+/* Read setting st when the file has it; its default stays otherwise. */
+static void
+load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setting *st)
 {
 	config_setting_t *s = config_lookup(cf, st->path);
 	char *base = (char *)c + st->off;
 	const char *str;
 	long long v;
+	int e = 0;
 
 	if (s == NULL)
 		return;
 	switch (st->type) {
+	case S_LIST:
+		st->load(ld, s, c);
+		return;
 	case S_STR:
+	case S_ENUM:
 	case S_ACTION:
 	case S_CANON:
 	case S_MODE:
@@ -299,23 +387,23 @@ load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct settin
 			return;
 		}
 		str = config_setting_get_string(s);
-		if (st->type == S_STR) {
+		if (st->type == S_STR || st->type == S_ENUM) {
+			if (st->type == S_ENUM && (e = enum_index(st->names, str)) < 0) {
+				err_enum(ld, s, st);
+				return;
+			}
 			free(*(char **)base);
 			*(char **)base = strdup(str);
+			if (st->type == S_ENUM && st->enum_off != 0)
+				*(int *)((char *)c + st->enum_off) = e;
 		} else if (st->type == S_ACTION) {
 			if (parse_action(str, (enum conf_action *)base) < 0)
 				err_at(ld, s, "%s: '%s' is not accept, tempfail or reject",
 				    st->path, str);
 		} else if (st->type == S_CANON) {
-			const char *slash = strchr(str, '/');
-
-			if (canon_parse(str, slash ? (size_t)(slash - str) : strlen(str),
-			    &c->hcanon) < 0 || (slash && canon_parse(slash + 1,
-			    strlen(slash + 1), &c->bcanon) < 0))
+			if (parse_canon(str, &c->hcanon, &c->bcanon) < 0)
 				err_at(ld, s, "%s: '%s' is not like relaxed/relaxed", st->path,
 				    str);
-			else if (!slash)
-				c->bcanon = CANON_SIMPLE;
 		} else {
 			char *end;
 
@@ -328,6 +416,7 @@ load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct settin
 		}
 		return;
 	case S_INT:
+	case S_INT64:
 		if (config_setting_type(s) != CONFIG_TYPE_INT &&
 		    config_setting_type(s) != CONFIG_TYPE_INT64) {
 			err_at(ld, s, "%s must be a number", st->path);
@@ -339,7 +428,7 @@ load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct settin
 			    st->min, st->max);
 			return;
 		}
-		if (is_ll(st->off))
+		if (st->type == S_INT64)
 			*(long long *)base = v;
 		else
 			*(int *)base = (int)v;
@@ -354,16 +443,55 @@ load_scalar(struct loader *ld, config_t *cf, struct conf *c, const struct settin
 	}
 }
 
+/* 1 when setting st holds the same value in a and b. */
+static int
+same_value(const struct conf *a, const struct conf *b, const struct setting *st)
+{
+	const char *pa = (const char *)a + st->off, *pb = (const char *)b + st->off;
+
+	switch (st->type) {
+	case S_STR:
+	case S_ENUM:
+		return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+	case S_INT64:
+		return *(const long long *)pa == *(const long long *)pb;
+	case S_ACTION:
+		return *(const enum conf_action *)pa == *(const enum conf_action *)pb;
+	case S_CANON:
+		return a->hcanon == b->hcanon && a->bcanon == b->bcanon;
+	case S_INT:
+	case S_BOOL:
+	case S_MODE:
+		return *(const int *)pa == *(const int *)pb;
+	case S_LIST:
+		break;
+	}
+	return 1;	/* every list is reloadable */
+}
+
+size_t
+conf_restart_changes(const struct conf *old, const struct conf *nw, const char **names,
+    size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].reloadable || same_value(old, nw, &settings[i]))
+			continue;
+		if (n < max)
+			names[n] = settings[i].path;
+		n++;
+	}
+	return n;
+}
+
 static int
 known_name(const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+	for (i = 0; i < NSETTINGS; i++)
 		if (strcmp(settings[i].path, path) == 0)
-			return 1;
-	for (i = 0; i < sizeof(list_names) / sizeof(list_names[0]); i++)
-		if (strcmp(list_names[i], path) == 0)
 			return 1;
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (strcmp(groups[i], path) == 0)
@@ -399,13 +527,19 @@ check_names(struct loader *ld, config_setting_t *grp, const char *prefix)
 
 /* A list of strings; returns the count, or -1 after reporting an error. */
 static long
-load_strings(struct loader *ld, config_t *cf, const char *path, char ***out)
+load_strings(struct loader *ld, config_setting_t *s, char ***out)
 {
-	config_setting_t *s = config_lookup(cf, path);
+	const char *path = config_setting_name(s);
+	char full[128];
 	int i, n;
 
-	if (s == NULL)
-		return -2;	/* absent: keep the default */
+	/* The full name ("sign.headers") for messages. */
+	if (config_setting_parent(s) != NULL && config_setting_name(config_setting_parent(s)))
+		snprintf(full, sizeof(full), "%s.%s",
+		    config_setting_name(config_setting_parent(s)), path);
+	else
+		snprintf(full, sizeof(full), "%s", path);
+	path = full;
 	if (!config_setting_is_aggregate(s)) {
 		err_at(ld, s, "%s must be a list [ \"...\", ... ]", path);
 		return -1;
@@ -426,49 +560,65 @@ load_strings(struct loader *ld, config_t *cf, const char *path, char ***out)
 	return n;
 }
 
-static int
-parse_net(const char *s, struct conf_net *net)
+static void
+load_nets(struct loader *ld, config_setting_t *s, struct conf *c)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	int max;
+	char **nets = NULL;
+	long n = load_strings(ld, s, &nets);
+	size_t i;
 
-	if (alen >= sizeof(addr))
-		return -1;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, net->addr) == 1) {
-		net->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, addr, net->addr) == 1) {
-		net->family = AF_INET6;
-		max = 128;
-	} else
-		return -1;
-	net->prefix = max;
-	if (slash) {
-		char *end;
-		long p = strtol(slash + 1, &end, 10);
-
-		if (slash[1] == '\0' || *end != '\0' || p < 0 || p > max)
-			return -1;
-		net->prefix = (int)p;
+	if (n < 0)
+		return;
+	free(c->nets);
+	c->nnets = 0;
+	c->nets = calloc((size_t)n + 1, sizeof(*c->nets));
+	for (i = 0; c->nets && i < (size_t)n; i++) {
+		if (pattern_net_parse(nets[i], &c->nets[c->nnets]) < 0)
+			err_at(ld, s, "'%s' is not an address or CIDR network", nets[i]);
+		else
+			c->nnets++;
 	}
-	return 0;
+	strv_free(nets, (size_t)n);
 }
 
-/* Patterns: "*", "*.domain", "domain", "local@domain". */
-static int
-valid_pattern(const char *p)
+static void
+load_daemon_names(struct loader *ld, config_setting_t *s, struct conf *c)
 {
-	if (strcmp(p, "*") == 0)
-		return 1;
-	if (strncmp(p, "*.", 2) == 0)
-		p += 2;
-	if (*p == '\0' || strchr(p, '*') != NULL || strchr(p, ' ') != NULL)
-		return 0;
-	return strchr(p, '@') == NULL || strchr(p, '@') == strrchr(p, '@');
+	long n = load_strings(ld, s, &c->daemon_names);
+
+	if (n >= 0)
+		c->ndaemon_names = (size_t)n;
+}
+
+static void
+load_headers(struct loader *ld, config_setting_t *s, struct conf *c)
+{
+	char **v = NULL;
+	long n = load_strings(ld, s, &v);
+	size_t i;
+
+	if (n < 0)
+		return;
+	strv_free(c->headers, c->nheaders);
+	c->headers = v;
+	c->nheaders = (size_t)n;
+	for (i = 0; i < c->nheaders; i++)
+		if (strcasecmp(c->headers[i], "from") == 0)
+			return;
+	err_at(ld, s, "sign.headers must include From (RFC 6376 5.4)");
+}
+
+static void
+load_oversign(struct loader *ld, config_setting_t *s, struct conf *c)
+{
+	char **v = NULL;
+	long n = load_strings(ld, s, &v);
+
+	if (n < 0)
+		return;
+	strv_free(c->oversign, c->noversign);
+	c->oversign = v;
+	c->noversign = (size_t)n;
 }
 
 static void
@@ -570,14 +720,12 @@ key_names_bad(struct loader *ld, const config_setting_t *e, const char *id,
 }
 
 static void
-load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_keys)
+load_keys(struct loader *ld, config_setting_t *ks, struct conf *c)
 {
-	config_setting_t *ks = config_lookup(cf, "keys");
+	enum conf_keys read_keys = ld->read_keys;
 	struct keyset *set = c->sets[0];
 	int i, n;
 
-	if (ks == NULL)
-		return;
 	if (!config_setting_is_list(ks)) {
 		err_at(ld, ks, "keys must be a list ( { ... }, ... )");
 		return;
@@ -627,13 +775,10 @@ load_keys(struct loader *ld, config_t *cf, struct conf *c, enum conf_keys read_k
 }
 
 static void
-load_table(struct loader *ld, config_t *cf, struct conf *c)
+load_table(struct loader *ld, config_setting_t *ts, struct conf *c)
 {
-	config_setting_t *ts = config_lookup(cf, "signing_table");
 	int i, n;
 
-	if (ts == NULL)
-		return;
 	if (!config_setting_is_list(ts)) {
 		err_at(ld, ts, "signing_table must be a list ( { ... }, ... )");
 		return;
@@ -651,7 +796,7 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 			err_at(ld, e, "a signing_table entry needs from = \"...\" and keys = [ ... ]");
 			continue;
 		}
-		if (!valid_pattern(from)) {
+		if (!pattern_valid(from)) {
 			err_at(ld, e, "'%s' is not a pattern (address, domain, *.domain or *)", from);
 			continue;
 		}
@@ -686,13 +831,10 @@ load_table(struct loader *ld, config_t *cf, struct conf *c)
 }
 
 static void
-load_users(struct loader *ld, config_t *cf, struct conf *c)
+load_users(struct loader *ld, config_setting_t *us, struct conf *c)
 {
-	config_setting_t *us = config_lookup(cf, "users");
 	int i, n;
 
-	if (us == NULL)
-		return;
 	if (!config_setting_is_list(us)) {
 		err_at(ld, us, "users must be a list ( { ... }, ... )");
 		return;
@@ -719,12 +861,19 @@ load_users(struct loader *ld, config_t *cf, struct conf *c)
 		for (k = 0; k < nf && u->from; k++) {
 			const char *p = config_setting_get_string_elem(fl, (unsigned)k);
 
-			if (p == NULL || !valid_pattern(p))
+			if (p == NULL || !pattern_valid(p))
 				err_at(ld, fl, "users: '%s' is not a pattern", p ? p : "?");
 			else
 				u->from[u->nfrom++] = strdup(p);
 		}
 	}
+}
+
+static void
+load_sources(struct loader *ld, config_setting_t *s, struct conf *c)
+{
+	ld->nerr += sources_load(ld->file, s, c, ld->prev, ld->read_keys, ld->errors,
+	    ld->problems);
 }
 
 /*
@@ -758,12 +907,10 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
     struct buf *errors)
 {
 	struct buf problems;
-	struct loader ld = { path, errors, 0 };
+	struct loader ld = { path, errors, 0, read_keys, prev, &problems };
 	struct conf *c;
 	config_t cf;
 	size_t i;
-	long n;
-	char **nets = NULL;
 
 	if ((c = conf_defaults()) == NULL) {
 		buf_printf(errors, "%s:0: out of memory\n", path);
@@ -790,60 +937,12 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
 		return NULL;
 	}
 	check_names(&ld, config_root_setting(&cf), "");
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		load_scalar(&ld, &cf, c, &settings[i]);
-	if (strcmp(c->key_check, "off") == 0)
-		c->key_check_mode = KEYCHECK_MODE_OFF;
-	else if (strcmp(c->key_check, "warn") == 0)
-		c->key_check_mode = KEYCHECK_MODE_WARN;
-	else if (strcmp(c->key_check, "require") == 0)
-		c->key_check_mode = KEYCHECK_MODE_REQUIRE;
-	else
-		err_at(&ld, config_lookup(&cf, "key_check"),
-		    "key_check must be \"off\", \"warn\" or \"require\"");
-	if (strcmp(c->alignment_name, "rfc9989") == 0)
-		c->alignment = ALIGN_RFC9989;
-	else if (strcmp(c->alignment_name, "rfc7489") == 0)
-		c->alignment = ALIGN_RFC7489;
-	else
-		err_at(&ld, config_lookup(&cf, "verify.alignment"),
-		    "verify.alignment must be \"rfc9989\" or \"rfc7489\"");
-	if (strcmp(c->log, "syslog") != 0 && strcmp(c->log, "stderr") != 0)
-		err_at(&ld, config_lookup(&cf, "log"), "log must be \"syslog\" or \"stderr\"");
+	buf_init(&problems, 16 * 1024 * 1024);
+	/* Every scalar first: the lists (keys, sources) may depend on them. */
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].type != S_LIST)
+			load_setting(&ld, &cf, c, &settings[i]);
 	check_metrics(&ld, &cf, c);
-	if ((n = load_strings(&ld, &cf, "sign.internal_networks", &nets)) >= 0) {
-		free(c->nets);
-		c->nnets = 0;
-		c->nets = calloc((size_t)n + 1, sizeof(*c->nets));
-		for (i = 0; c->nets && i < (size_t)n; i++) {
-			if (parse_net(nets[i], &c->nets[c->nnets]) < 0)
-				err_at(&ld, config_lookup(&cf, "sign.internal_networks"),
-				    "'%s' is not an address or CIDR network", nets[i]);
-			else
-				c->nnets++;
-		}
-		strv_free(nets, (size_t)n);
-	}
-	if ((n = load_strings(&ld, &cf, "sign.daemon_names", &c->daemon_names)) >= 0)
-		c->ndaemon_names = (size_t)n;
-	if ((n = load_strings(&ld, &cf, "sign.headers", &nets)) >= 0) {
-		strv_free(c->headers, c->nheaders);
-		c->headers = nets;
-		c->nheaders = (size_t)n;
-		nets = NULL;
-	}
-	if ((n = load_strings(&ld, &cf, "sign.oversign", &nets)) >= 0) {
-		strv_free(c->oversign, c->noversign);
-		c->oversign = nets;
-		c->noversign = (size_t)n;
-		nets = NULL;
-	}
-	for (i = 0; i < c->nheaders; i++)
-		if (strcasecmp(c->headers[i], "from") == 0)
-			break;
-	if (i == c->nheaders)
-		err_at(&ld, config_lookup(&cf, "sign.headers"),
-		    "sign.headers must include From (RFC 6376 5.4)");
 	if (c->authserv_id[0] == '\0') {
 		char host[256];
 
@@ -854,12 +953,9 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
 			c->authserv_id = strdup(host);
 		}
 	}
-	load_keys(&ld, &cf, c, read_keys);
-	load_table(&ld, &cf, c);
-	load_users(&ld, &cf, c);
-	buf_init(&problems, 16 * 1024 * 1024);
-	ld.nerr += sources_load(path, config_lookup(&cf, "sources"), c, prev, read_keys,
-	    errors, &problems);
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].type == S_LIST)
+			load_setting(&ld, &cf, c, &settings[i]);
 	if (problems.len > 0)
 		c->source_problems = buf_steal(&problems);
 	buf_release(&problems);

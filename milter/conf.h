@@ -16,6 +16,7 @@
 #include "canon.h"
 #include "crypto.h"
 #include "keyset.h"
+#include "pattern.h"
 
 struct source;
 
@@ -43,12 +44,6 @@ struct conf_user {
 	size_t nfrom;
 };
 
-struct conf_net {
-	int family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	int prefix;
-};
-
 struct conf {
 	int refs;
 	char *path;
@@ -71,7 +66,7 @@ struct conf {
 	int metrics_keys;		/* per-key gauges kept at most */
 	/* signing */
 	int sign_authenticated;
-	struct conf_net *nets;
+	struct pattern_net *nets;
 	size_t nnets;
 	char **daemon_names;
 	size_t ndaemon_names;
@@ -155,5 +150,12 @@ long conf_key_index(const struct conf *c, const char *id);
 size_t conf_nkeys_all(const struct conf *c);
 size_t conf_ntable_all(const struct conf *c);
 const char *conf_action_name(enum conf_action a);
+/*
+ * The settings only a restart applies (those the table marks not
+ * reloadable) whose values differ between old and nw: their names, static,
+ * into names[0..max). Returns how many differ, which may pass max.
+ */
+size_t conf_restart_changes(const struct conf *old, const struct conf *nw,
+    const char **names, size_t max);
 
 #endif

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "decide.h"
+#include "pattern.h"
 
 static void
 explain(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -23,34 +24,6 @@ explain(struct buf *b, const char *fmt, ...)
 	buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	buf_putc(b, '\n');
-}
-
-static int
-net_contains(const struct conf_net *n, int family, const unsigned char *a)
-{
-	int bits = n->prefix, i;
-
-	if (n->family != family)
-		return 0;
-	for (i = 0; bits >= 8; i++, bits -= 8)
-		if (n->addr[i] != a[i])
-			return 0;
-	if (bits > 0) {
-		unsigned char mask = (unsigned char)(0xff << (8 - bits));
-
-		if ((n->addr[i] & mask) != (a[i] & mask))
-			return 0;
-	}
-	return 1;
-}
-
-static void
-net_text(const struct conf_net *n, char *out, size_t outlen)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	inet_ntop(n->family, n->addr, a, sizeof(a));
-	snprintf(out, outlen, "%s/%d", a, n->prefix);
 }
 
 enum decide_mode
@@ -89,10 +62,10 @@ decide_mode(const struct conf *c, const struct decide_in *in, char *why, size_t 
 		}
 	}
 	for (i = 0; family != 0 && i < c->nnets; i++) {
-		if (net_contains(&c->nets[i], family, addr)) {
+		if (pattern_net_contains(&c->nets[i], family, addr)) {
 			char n[64];
 
-			net_text(&c->nets[i], n, sizeof(n));
+			pattern_net_text(&c->nets[i], n, sizeof(n));
 			explain(ex, "sign: client %s is in internal network %s "
 			    "(sign.internal_networks)", in->client_addr, n);
 			snprintf(why, whylen, "internal network %s", n);
@@ -120,32 +93,6 @@ decide_mode(const struct conf *c, const struct decide_in *in, char *why, size_t 
 	return DECIDE_VERIFY;
 }
 
-/* Domain part of an address (the whole string when there is no '@'). */
-static const char *
-domain_of(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	return at ? at + 1 : s;
-}
-
-int
-decide_match(const char *p, const char *s)
-{
-	const char *dom = domain_of(s);
-
-	if (strcmp(p, "*") == 0)
-		return 1;
-	if (strchr(p, '@') != NULL)
-		return strcasecmp(p, s) == 0;
-	if (strncmp(p, "*.", 2) == 0) {
-		size_t pl = strlen(p + 1), dl = strlen(dom);	/* ".example.com" */
-
-		return dl > pl && strcasecmp(dom + dl - pl, p + 1) == 0;
-	}
-	return strcasecmp(p, dom) == 0;
-}
-
 /* The first set holding exactly pattern p (len bytes), or NULL. */
 static const struct conf_sigentry *
 find(const struct conf *c, const char *p, size_t len, const struct keyset **from)
@@ -166,7 +113,7 @@ static const struct conf_sigentry *
 best_entry(const struct conf *c, const char *s, const struct keyset **from)
 {
 	const struct conf_sigentry *e;
-	const char *dom = domain_of(s), *d;
+	const char *dom = pattern_domain(s), *d;
 	char wild[LIMIT_DOMAIN + 3];
 	size_t dl = strlen(dom);
 
@@ -236,7 +183,7 @@ decide_keys(const struct conf *c, const char *from, const char *user,
 			return 0;
 		}
 		for (i = 0; i < u->nfrom; i++)
-			if (decide_match(u->from[i], from))
+			if (pattern_match(u->from[i], from))
 				break;
 		if (i == u->nfrom) {
 			explain(ex, "not signed: user '%s' may not use From %s "

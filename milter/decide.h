@@ -50,7 +50,4 @@ struct decide_keys {
 size_t decide_keys(const struct conf *c, const char *from_addr, const char *auth_user,
     struct decide_keys *out, struct buf *explain);
 
-/* 1 when address or domain s matches pattern p (see conf.h). */
-int decide_match(const char *p, const char *s);
-
 #endif

@@ -348,35 +348,12 @@ serve_thread(void *arg)
 static void
 warn_restart_only(const struct conf *old, const struct conf *nw)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} strs[] = {
-		{ "socket", offsetof(struct conf, socket) },
-		{ "user", offsetof(struct conf, user) },
-		{ "group", offsetof(struct conf, group) },
-		{ "pid_file", offsetof(struct conf, pid_file) },
-		{ "socket_owner", offsetof(struct conf, socket_owner) },
-		{ "socket_group", offsetof(struct conf, socket_group) },
-		{ "log", offsetof(struct conf, log) },
-		{ "metrics", offsetof(struct conf, metrics) },
-	};
-	size_t i;
+	const char *names[64];
+	size_t i, n = conf_restart_changes(old, nw, names, sizeof(names) / sizeof(names[0]));
 
-	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		const char *a = *(char *const *)((const char *)old + strs[i].off);
-		const char *b = *(char *const *)((const char *)nw + strs[i].off);
-
-		if (strcmp(a, b) != 0)
-			log_msg(LOG_WARNING, "warning event=reload setting=%s reason=\"changed, "
-			    "takes effect at the next restart\"", strs[i].name);
-	}
-	if (old->metrics_allow_remote != nw->metrics_allow_remote)
-		log_msg(LOG_WARNING, "warning event=reload setting=metrics_allow_remote "
-		    "reason=\"changed, takes effect at the next restart\"");
-	if (old->socket_mode != nw->socket_mode || old->milter_timeout != nw->milter_timeout)
-		log_msg(LOG_WARNING, "warning event=reload setting=socket_mode/milter_timeout "
-		    "reason=\"changed, takes effect at the next restart\"");
+	for (i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++)
+		log_msg(LOG_WARNING, "warning event=reload setting=%s reason=\"changed, "
+		    "takes effect at the next restart\"", names[i]);
 }
 
 /* Each problem with an entry of a source, one log line each. */

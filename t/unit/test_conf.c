@@ -280,6 +280,48 @@ START_TEST(test_keys_and_table)
 }
 END_TEST
 
+/* What a reload reports as waiting for a restart: the non-reloadable settings. */
+static const struct {
+	const char *before, *after;
+	const char *changed;	/* names, space-separated, in table order */
+} restarts[] = {
+	{ "", "", "" },
+	{ "socket = \"inet:1@127.0.0.1\";", "socket = \"inet:2@127.0.0.1\";", "socket" },
+	{ "", "socket_mode = \"0600\"; milter_timeout = 60;", "socket_mode milter_timeout" },
+	{ "", "log = \"stderr\"; user = \"mail\";", "user log" },
+	{ "", "metrics = \"127.0.0.1:9100\"; metrics_allow_remote = true;",
+	  "metrics metrics_allow_remote" },
+	/* Reloadable ones are not reported. */
+	{ "", "authserv_id = \"mx\"; dns = { timeout = 3; }; verify = { on_fail = \"reject\"; };"
+	  " sign = { lifetime = 60; canonicalization = \"simple\"; };", "" },
+	{ "milter_timeout = 60;", "milter_timeout = 60;", "" },
+};
+
+START_TEST(test_restart_changes)
+{
+	struct buf errors, got;
+	struct conf *a, *b;
+	const char *names[64];
+	size_t i, n;
+
+	buf_init(&errors, 65536);
+	buf_init(&got, 4096);
+	a = load(restarts[_i].before, CONF_KEYS_NONE, &errors);
+	b = load(restarts[_i].after, CONF_KEYS_NONE, &errors);
+	ck_assert_msg(a != NULL && b != NULL, "%s", buf_str(&errors));
+	n = conf_restart_changes(a, b, names, 64);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(buf_printf(&got, "%s%s", i ? " " : "", names[i]), 0);
+	ck_assert_str_eq(buf_str(&got), restarts[_i].changed);
+	/* Symmetric, and a short array still gets the count. */
+	ck_assert_uint_eq(conf_restart_changes(b, a, names, 1), n);
+	conf_unref(a);
+	conf_unref(b);
+	buf_release(&errors);
+	buf_release(&got);
+}
+END_TEST
+
 START_TEST(test_action_names)
 {
 	ck_assert_str_eq(conf_action_name(ACTION_ACCEPT), "accept");
@@ -304,6 +346,7 @@ main(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_keys_and_table);
 	tcase_add_test(tc, test_action_names);
+	tcase_add_loop_test(tc, test_restart_changes, 0, N(restarts));
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "decide.h"
+#include "pattern.h"
 #include "testutil.h"
 
 static const struct {
@@ -37,7 +38,7 @@ static const struct {
 
 START_TEST(test_match)
 {
-	ck_assert_msg(decide_match(matches[_i].pattern, matches[_i].s) == matches[_i].match,
+	ck_assert_msg(pattern_match(matches[_i].pattern, matches[_i].s) == matches[_i].match,
 	    "'%s' ~ '%s'", matches[_i].pattern, matches[_i].s);
 }
 END_TEST
