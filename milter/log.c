@@ -23,18 +23,18 @@ log_open(const char *ident, int to_stderr)
 void
 log_msg(int prio, const char *fmt, ...)
 {
+	static const char *const names[] = { "emerg", "alert", "crit", "error",
+	    "warning", "notice", "info", "debug" };
+	char line[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (use_stderr) {
-		char line[2048];
-		static const char *const names[] = { "emerg", "alert", "crit", "error",
-		    "warning", "notice", "info", "debug" };
-
-		vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_clean(line);
+	if (use_stderr)
 		/* One fprintf per line so threads do not interleave within a line. */
 		fprintf(stderr, "dkimgate[%s]: %s\n", names[prio & 7], line);
-	} else
-		vsyslog(prio, fmt, ap);
-	va_end(ap);
+	else
+		syslog(prio, "%s", line);
 }

@@ -11,6 +11,13 @@
 #include <syslog.h>
 
 void log_open(const char *ident, int to_stderr);
+/*
+ * One line. Values in it may come from the MTA or the message (user names,
+ * addresses): control characters are written as '?' (log_clean), so no
+ * value can end the line or forge another one.
+ */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replace every control character of line by '?' (logclean.c). */
+void log_clean(char *line);
 
 #endif
