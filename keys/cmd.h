@@ -29,7 +29,7 @@ int cmd_status(int argc, char **argv);
 /* Exit status of the key commands for bad arguments. */
 #define EXIT_KEY_USAGE 3
 
-/* Shared helpers. */
+/* Shared helpers (cmd_util.c). */
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Like die_usage, with the exit status given. */
 void die_status(int status, const char *fmt, ...)

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/buf.h"
-#include "../milter/dmarcwalk.h"
-#include "../milter/dns.h"
-#include "../milter/keycheck.h"
-#include "../milter/tagval.h"
+#include "buf.h"
+#include "dmarcwalk.h"
+#include "dns.h"
+#include "keycheck.h"
+#include "tagval.h"
 
 #define DISCOVER_INFLIGHT 16
 #define DISCOVER_RATE 20

@@ -23,10 +23,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/bounds.h"
-#include "../milter/buf.h"
-#include "../milter/crypto.h"
-#include "../milter/keycheck.h"
+#include "bounds.h"
+#include "buf.h"
+#include "crypto.h"
+#include "keycheck.h"
+#include "keyfile.h"
 
 /* One DNS character-string holds at most 255 octets (RFC 1035 3.3). */
 #define TXT_STRING_MAX 255
@@ -287,7 +288,7 @@ cmd_genkey(int argc, char **argv)
 	else if (record_value(k, &value) < 0 || record_text(&g, k, buf_str(&value),
 	    &text) < 0)
 		fprintf(stderr, "dkimctl: cannot format the key record\n");
-	else if (crypto_key_write_private(k, g.pem, err, sizeof(err)) < 0)
+	else if (keyfile_write_private(k, g.pem, err, sizeof(err)) < 0)
 		fprintf(stderr, "dkimctl: %s\n", err);
 	else if (write_text(g.txt, buf_str(&text), text.len) < 0)
 		unlink(g.pem);	/* ours, made a moment ago: keep the pair together */

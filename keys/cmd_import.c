@@ -22,10 +22,11 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
-#include "../milter/buf.h"
-#include "../milter/crypto.h"
-#include "../milter/keyset.h"
-#include "../milter/srcodk.h"
+#include "buf.h"
+#include "crypto.h"
+#include "keyset.h"
+#include "srcodk.h"
+#include "keyfile.h"
 
 static void
 usage(FILE *fp)
@@ -70,7 +71,7 @@ check_keys(const struct keyset *ks, const char *keytable)
 			fprintf(stderr, "%s:%d: key '%s': %s is readable by group or others "
 			    "(mode %04o): dkimgate refuses it unless allow_readable_keys = true\n",
 			    keytable, k->line, k->id, k->path, (unsigned)(st.st_mode & 07777));
-		if (crypto_key_load_private(k->path, &key, err, sizeof(err)) < 0) {
+		if (keyfile_load_private(k->path, &key, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s:%d: key '%s': %s\n", keytable, k->line, k->id, err);
 			bad++;
 		} else if (crypto_key_too_small(key)) {

@@ -15,9 +15,10 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "../milter/buf.h"
-#include "../milter/dkim.h"
-#include "../milter/msgfile.h"
+#include "buf.h"
+#include "dkim.h"
+#include "msgfile.h"
+#include "keyfile.h"
 
 struct sign_ctx {
 	struct dkim *d;
@@ -139,7 +140,7 @@ cmd_sign(int argc, char **argv)
 	if (parse_canon_pair(canon, &hc, &bc) < 0)
 		die_usage("bad canonicalization '%s' (use relaxed/relaxed, simple/simple, ...)",
 		    canon);
-	if (crypto_key_load_private(keyfile, &key, err, sizeof(err)) < 0)
+	if (keyfile_load_private(keyfile, &key, err, sizeof(err)) < 0)
 		die_usage("%s", err);
 	if (alg != NULL) {
 		int want = strcmp(alg, "rsa-sha256") == 0 ? CRYPTO_RSA :

@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/buf.h"
-#include "../milter/conf.h"
-#include "../milter/metrics.h"
-#include "../milter/metrics_addr.h"
+#include "buf.h"
+#include "conf.h"
+#include "metrics.h"
+#include "metrics_addr.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"

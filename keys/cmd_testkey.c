@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/buf.h"
-#include "../milter/conf.h"
-#include "../milter/crypto.h"
-#include "../milter/dns.h"
-#include "../milter/keycheck.h"
-#include "../milter/keywatch.h"
+#include "buf.h"
+#include "conf.h"
+#include "crypto.h"
+#include "dns.h"
+#include "keycheck.h"
+#include "keyfile.h"
 
 #define TESTKEY_TIMEOUT_MS 5000
 
@@ -58,25 +58,6 @@ testkey_usage(FILE *fp)
 	    "  --timeout SECONDS        per DNS query (default 5, or dns.timeout)\n"
 	    "Exit status: 0 every check ok, 1 the worst is a warning, 2 a check failed,\n"
 	    "3 bad arguments or an unusable key file or configuration.\n");
-}
-
-void
-print_findings(const struct keycheck *kc, const char *indent, int problems_only)
-{
-	size_t i;
-
-	for (i = 0; i < kc->n; i++) {
-		const struct keycheck_finding *f = &kc->findings[i];
-
-		if (problems_only && f->verdict == KEYCHECK_OK)
-			continue;
-		printf("%s%-4s %-17s %s%s%s%s\n", indent,
-		    keycheck_verdict_name(f->verdict), f->code, f->msg,
-		    f->fix[0] ? ". Fix: " : "", f->fix,
-		    f->fix[0] && f->fix[strlen(f->fix) - 1] != '.' ? "." : "");
-	}
-	if (kc->dropped > 0)
-		printf("%s(%zu more findings not shown)\n", indent, kc->dropped);
 }
 
 static void
@@ -198,7 +179,7 @@ rotation_advice(const struct conf *c, const struct conf_key *k)
 	struct tm tm;
 	FILE *fp;
 
-	if (keywatch_state_path(c->state_dir, k->id, k->succ_selector, path,
+	if (keycheck_state_path(c->state_dir, k->id, k->succ_selector, path,
 	    sizeof(path)) == 0 && (fp = fopen(path, "r")) != NULL) {
 		if (fgets(line, sizeof(line), fp) != NULL) {
 			char *end;
@@ -282,7 +263,7 @@ test_all(const struct testkey_opts *o)
 
 		if (i > 0)
 			putchar('\n');
-		if (priv == NULL && crypto_key_load_private(k->path, &priv, err,
+		if (priv == NULL && keyfile_load_private(k->path, &priv, err,
 		    sizeof(err)) < 0)
 			priv = NULL;
 		snprintf(what, sizeof(what), "key %s (%s)", k->id, k->path);
@@ -294,7 +275,7 @@ test_all(const struct testkey_opts *o)
 		crypto_key_unref(priv);
 		if (k->succ_selector != NULL) {
 			priv = crypto_key_ref(k->succ_key);
-			if (priv == NULL && crypto_key_load_private(k->succ_path, &priv, err,
+			if (priv == NULL && keyfile_load_private(k->succ_path, &priv, err,
 			    sizeof(err)) < 0)
 				priv = NULL;
 			snprintf(what, sizeof(what), "\nkey %s successor (%s)", k->id,
@@ -332,7 +313,7 @@ cmd_testkey(int argc, char **argv)
 	if (o.all)
 		return test_all(&o);
 	if (o.keyfile != NULL &&
-	    crypto_key_load_private(o.keyfile, &priv, err, sizeof(err)) < 0)
+	    keyfile_load_private(o.keyfile, &priv, err, sizeof(err)) < 0)
 		die_status(EXIT_KEY_USAGE, "%s", err);
 	dns = open_dns(o.resolver, o.anchor, o.timeout_ms ? o.timeout_ms :
 	    TESTKEY_TIMEOUT_MS);

@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../milter/authres.h"
-#include "../milter/buf.h"
-#include "../milter/dkim.h"
-#include "../milter/dns.h"
-#include "../milter/msgfile.h"
+#include "authres.h"
+#include "buf.h"
+#include "dkim.h"
+#include "dns.h"
+#include "msgfile.h"
 
 /* Default cap on signatures checked per message (see the daemon's setting). */
 #define VERIFY_MAX_DEFAULT 16

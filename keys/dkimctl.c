@@ -2,17 +2,15 @@
  * dkimctl.c - command-line front end to the dkimgate engine: sign and verify
  * message files, manage keys (genkey, testkey, discover), and show a
  * running daemon's state from its metrics (status). Each
- * subcommand lives in its own file.
+ * subcommand lives in its own file, the helpers they share in cmd_util.c.
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "../milter/canon.h"
 
 static const struct {
 	const char *name;
@@ -37,58 +35,6 @@ usage(FILE *fp)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(fp, "  %-15s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(fp, "\n'dkimctl COMMAND --help' shows the options of a command.\n");
-}
-
-void
-die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dkimctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
-void
-die_status(int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dkimctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(status);
-}
-
-int
-parse_timeout_ms(const char *s)
-{
-	char *end;
-	double d = strtod(s, &end);
-
-	if (end == s || *end != '\0' || !(d > 0 && d <= 300))
-		return -1;
-	return d * 1000 < 1 ? 1 : (int)(d * 1000);
-}
-
-int
-parse_canon_pair(const char *s, int *hc, int *bc)
-{
-	const char *slash = strchr(s, '/');
-	enum canon_alg h, b = CANON_SIMPLE;
-
-	if (canon_parse(s, slash ? (size_t)(slash - s) : strlen(s), &h) < 0)
-		return -1;
-	if (slash && canon_parse(slash + 1, strlen(slash + 1), &b) < 0)
-		return -1;
-	*hc = (int)h;
-	*bc = (int)b;
-	return 0;
 }
 
 int

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "../milter/align.h"
-#include "../milter/dmarcwalk.h"
+#include "align.h"
+#include "dmarcwalk.h"
 
 static const char *
 step_text(const struct dmarcwalk_step *st, char *buf, size_t len)

@@ -555,6 +555,20 @@ canon_parse(const char *s, size_t n, enum canon_alg *out)
 	return 0;
 }
 
+int
+canon_parse_pair(const char *s, enum canon_alg *h, enum canon_alg *b)
+{
+	const char *slash = strchr(s, '/');
+	enum canon_alg hc, bc = CANON_SIMPLE;
+
+	if (canon_parse(s, slash ? (size_t)(slash - s) : strlen(s), &hc) < 0 ||
+	    (slash && canon_parse(slash + 1, strlen(slash + 1), &bc) < 0))
+		return -1;
+	*h = hc;
+	*b = bc;
+	return 0;
+}
+
 const char *
 canon_name(enum canon_alg alg)
 {

@@ -49,6 +49,11 @@ int canon_header(enum canon_alg alg, const char *field, size_t len, struct buf *
 
 /* Parse "simple", "relaxed"; -1 otherwise. */
 int canon_parse(const char *s, size_t n, enum canon_alg *out);
+/*
+ * Parse "HEADER/BODY" ("relaxed/simple"); a single name is the header's
+ * and the body's is simple (RFC 6376 3.5 c=). h and b are set only on 0.
+ */
+int canon_parse_pair(const char *s, enum canon_alg *h, enum canon_alg *b);
 const char *canon_name(enum canon_alg alg);
 
 #endif

@@ -31,6 +31,7 @@
 #include "dkim.h"
 #include "sources.h"
 #include "metrics_addr.h"
+#include "keyfile.h"
 
 /*
  * S_INT is stored as an int, S_INT64 as a long long (durations that may
@@ -213,20 +214,6 @@ strv_free(char **v, size_t n)
 
 static int parse_action(const char *s, enum conf_action *out);
 
-/* "relaxed/simple" into h and b; "relaxed" alone means relaxed/simple. */
-static int
-parse_canon(const char *str, enum canon_alg *h, enum canon_alg *b)
-{
-	const char *slash = strchr(str, '/');
-
-	if (canon_parse(str, slash ? (size_t)(slash - str) : strlen(str), h) < 0 ||
-	    (slash && canon_parse(slash + 1, strlen(slash + 1), b) < 0))
-		return -1;
-	if (!slash)
-		*b = CANON_SIMPLE;
-	return 0;
-}
-
 /* The index of s in the NULL-terminated names, or -1. */
 static int
 enum_index(const char *const *names, const char *s)
@@ -292,7 +279,7 @@ set_defaults(struct conf *c)
 				return -1;
 			break;
 		case S_CANON:
-			if (parse_canon(st->sdef, &c->hcanon, &c->bcanon) < 0)
+			if (canon_parse_pair(st->sdef, &c->hcanon, &c->bcanon) < 0)
 				return -1;
 			break;
 		case S_MODE:
@@ -401,7 +388,7 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 				err_at(ld, s, "%s: '%s' is not accept, tempfail or reject",
 				    st->path, str);
 		} else if (st->type == S_CANON) {
-			if (parse_canon(str, &c->hcanon, &c->bcanon) < 0)
+			if (canon_parse_pair(str, &c->hcanon, &c->bcanon) < 0)
 				err_at(ld, s, "%s: '%s' is not like relaxed/relaxed", st->path,
 				    str);
 		} else {
@@ -671,7 +658,7 @@ load_successor(struct loader *ld, config_setting_t *e, struct conf *c,
 	if (!read_keys)
 		return;
 	check_key_file(ld, su, c, file);
-	if (crypto_key_load_private(file, &k->succ_key, err, sizeof(err)) < 0)
+	if (keyfile_load_private(file, &k->succ_key, err, sizeof(err)) < 0)
 		err_at(ld, su, "key '%s' successor: %s", k->id, err);
 }
 
@@ -764,7 +751,7 @@ load_keys(struct loader *ld, config_setting_t *ks, struct conf *c)
 				err_at(ld, e, "key '%s': %s", id, err);
 			continue;
 		}
-		if (crypto_key_load_private(file, &k->key, err, sizeof(err)) < 0) {
+		if (keyfile_load_private(file, &k->key, err, sizeof(err)) < 0) {
 			err_at(ld, e, "key '%s': %s", id, err);
 			continue;
 		}

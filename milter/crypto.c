@@ -3,13 +3,10 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -83,47 +80,6 @@ crypto_key_private_pem(const char *pem, size_t len, struct crypto_key **out,
 		return -1;
 	}
 	return wrap(pkey, out, err, errlen);
-}
-
-int
-crypto_key_load_private(const char *path, struct crypto_key **out, char *err,
-    size_t errlen)
-{
-	struct buf b;
-	char chunk[4096];
-	ssize_t n;
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	buf_init(&b, 1024 * 1024);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			close(fd);
-			buf_release(&b);
-			snprintf(err, errlen, "%s: key file too large", path);
-			return -1;
-		}
-	}
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		buf_release(&b);
-		return -1;
-	}
-	rc = crypto_key_private_pem(buf_str(&b), b.len, out, err, errlen);
-	if (b.data != NULL)
-		OPENSSL_cleanse(b.data, b.len);
-	buf_release(&b);
-	if (rc < 0) {
-		char tmp[256];
-
-		str_copy(tmp, err, sizeof(tmp));
-		snprintf(err, errlen, "%s: %s", path, tmp);
-	}
-	return rc;
 }
 
 int
@@ -335,33 +291,38 @@ crypto_key_generate(enum crypto_type type, int bits, struct crypto_key **out,
 }
 
 int
-crypto_key_write_private(const struct crypto_key *k, const char *path, char *err,
-    size_t errlen)
+crypto_key_private_to_pem(const struct crypto_key *k, char **pem, size_t *len,
+    char *err, size_t errlen)
 {
-	int fd;
-	FILE *fp;
-	int ok;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
 
-	/* O_EXCL: never overwrite an existing key. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	*pem = NULL;
+	if (bio == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	ok = PEM_write_PKCS8PrivateKey(fp, k->pkey, NULL, NULL, 0, NULL, NULL) == 1;
-	if (fclose(fp) != 0)
-		ok = 0;
-	if (!ok) {
-		unlink(path);
+	if (PEM_write_bio_PKCS8PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(bio, &data)) <= 0 || (*pem = malloc((size_t)n + 1)) == NULL) {
+		BIO_free(bio);
 		set_err(err, errlen, "cannot write the private key");
 		return -1;
 	}
+	memcpy(*pem, data, (size_t)n);
+	(*pem)[n] = '\0';
+	*len = (size_t)n;
+	/* A memory BIO's buffer held the key: clear it before it is freed. */
+	OPENSSL_cleanse(data, (size_t)n);
+	BIO_free(bio);
 	return 0;
+}
+
+void
+crypto_cleanse(void *p, size_t n)
+{
+	if (p != NULL)
+		OPENSSL_cleanse(p, n);
 }
 
 static int

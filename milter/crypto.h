@@ -18,10 +18,10 @@ enum crypto_type {
 
 struct crypto_key;
 
-/* Read a PEM private key (PKCS#8 or PKCS#1/traditional). */
-int crypto_key_load_private(const char *path, struct crypto_key **out,
-    char *err, size_t errlen);
-/* Parse a PEM private key held in memory. */
+/*
+ * Parse a PEM private key (PKCS#8 or PKCS#1/traditional) held in memory.
+ * Reading it from a file is keyfile.h's job: this module does no I/O.
+ */
 int crypto_key_private_pem(const char *pem, size_t len, struct crypto_key **out,
     char *err, size_t errlen);
 /*
@@ -63,11 +63,17 @@ int crypto_verify(struct crypto_key *k, const unsigned char *digest, size_t dlen
     const unsigned char *sig, size_t siglen);
 size_t crypto_key_sigsize(const struct crypto_key *k);
 
-/* Generate a new key (RSA of bits, or Ed25519) and write it as PEM PKCS#8. */
+/* Generate a new key (RSA of bits, or Ed25519). */
 int crypto_key_generate(enum crypto_type type, int bits, struct crypto_key **out,
     char *err, size_t errlen);
-int crypto_key_write_private(const struct crypto_key *k, const char *path,
+/*
+ * The private key as PEM PKCS#8 in *pem (malloc'd, NUL-terminated, *len
+ * bytes); the caller clears it with crypto_cleanse before freeing it.
+ */
+int crypto_key_private_to_pem(const struct crypto_key *k, char **pem, size_t *len,
     char *err, size_t errlen);
+/* Overwrite n bytes at p (key material) so the compiler cannot skip it. */
+void crypto_cleanse(void *p, size_t n);
 
 /*
  * Base64. decode skips whitespace, rejects any other non-alphabet byte and

@@ -75,6 +75,7 @@ struct dkim {
 	struct keycache *keycache;	/* borrowed; NULL: parse every key */
 };
 
+/* dkim_hash.c */
 /* Header field h as stored, and whether its name is lname (lower case). */
 const char *hdr_text(const struct dkim *d, const struct hdr *h);
 int hdr_is(const struct dkim *d, const struct hdr *h, const char *lname);

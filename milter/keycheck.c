@@ -27,26 +27,16 @@ keycheck_verdict_name(enum keycheck_verdict v)
 	return v == KEYCHECK_FAIL ? "fail" : v == KEYCHECK_WARN ? "warn" : "ok";
 }
 
-void
-keycheck_add(struct keycheck *kc, enum keycheck_verdict v, const char *code,
-    const char *fix, const char *fmt, ...)
+int
+keycheck_state_path(const char *state_dir, const char *id, const char *succ,
+    char *out, size_t outlen)
 {
-	struct keycheck_finding *f;
-	va_list ap;
+	int n;
 
-	if (v > kc->worst)
-		kc->worst = v;
-	if (kc->n == KEYCHECK_MAX_FINDINGS) {
-		kc->dropped++;
-		return;
-	}
-	f = &kc->findings[kc->n++];
-	f->verdict = v;
-	f->code = code;
-	va_start(ap, fmt);
-	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
-	va_end(ap);
-	str_copy(f->fix, fix ? fix : "", sizeof(f->fix));
+	if (state_dir == NULL || state_dir[0] == '\0')
+		return -1;
+	n = snprintf(out, outlen, "%s/rotated-%s-%s", state_dir, id, succ);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 /* snprintf for message texts, which may be cut at the buffer's end. */

@@ -153,6 +153,15 @@ enum keycheck_pub keycheck_published(struct dns *dns, const char *domain,
 void keycheck_add(struct keycheck *kc, enum keycheck_verdict v, const char *code,
     const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * Path of the file recording when key id switched to selector succ
+ * (state_dir/rotated-ID-SELECTOR) into out: the daemon writes it, dkimctl
+ * testkey reads it. -1 when state_dir is NULL or "", or the path does not
+ * fit.
+ */
+int keycheck_state_path(const char *state_dir, const char *id, const char *succ,
+    char *out, size_t outlen);
+
 /* "ok", "warn" or "fail". */
 const char *keycheck_verdict_name(enum keycheck_verdict v);
 

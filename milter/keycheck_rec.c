@@ -21,6 +21,32 @@
 #include "keycheck.h"
 #include "keyrec.h"
 
+/*
+ * Findings are added here, where most are made; keycheck.c adds the DNS
+ * ones through the same function (so the call goes one way, to this file).
+ */
+void
+keycheck_add(struct keycheck *kc, enum keycheck_verdict v, const char *code,
+    const char *fix, const char *fmt, ...)
+{
+	struct keycheck_finding *f;
+	va_list ap;
+
+	if (v > kc->worst)
+		kc->worst = v;
+	if (kc->n == KEYCHECK_MAX_FINDINGS) {
+		kc->dropped++;
+		return;
+	}
+	f = &kc->findings[kc->n++];
+	f->verdict = v;
+	f->code = code;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	str_copy(f->fix, fix ? fix : "", sizeof(f->fix));
+}
+
 /* One DNS character-string: a record cut here by a form is truncated. */
 #define TXT_STRING_MAX 255
 

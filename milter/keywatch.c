@@ -16,18 +16,7 @@
 #include "keywatch.h"
 #include "log.h"
 #include "metrics.h"
-
-int
-keywatch_state_path(const char *state_dir, const char *id, const char *succ,
-    char *out, size_t outlen)
-{
-	int n;
-
-	if (state_dir == NULL || state_dir[0] == '\0')
-		return -1;
-	n = snprintf(out, outlen, "%s/rotated-%s-%s", state_dir, id, succ);
-	return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
+#include "keyfile.h"
 
 /* Record the first switch to a successor; later switches keep that time. */
 static void
@@ -36,7 +25,7 @@ record_switch(const struct conf *c, const struct conf_key *k, time_t now)
 	char path[4096], line[32];
 	int fd, n;
 
-	if (keywatch_state_path(c->state_dir, k->id, k->succ_selector, path,
+	if (keycheck_state_path(c->state_dir, k->id, k->succ_selector, path,
 	    sizeof(path)) < 0)
 		return;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
@@ -159,6 +148,7 @@ scan_of(struct snap *s)
 			sc->keys[sc->nkeys++] = &c->sets[i]->keys[k];
 	memset(sc->state, MKS_UNCHECKED, n + 1);
 	s->scan = sc;
+	s->scan_free = keywatch_scan_free;
 	return sc;
 }
 
@@ -229,7 +219,7 @@ check_one(struct snap *s, struct keywatch_scan *sc, size_t k)
 
 	if ((kc = keycheck_create(key->domain, key->selector)) == NULL)
 		return MKS_UNKNOWN;
-	if (priv == NULL && crypto_key_load_private(key->path, &priv, err, sizeof(err)) < 0) {
+	if (priv == NULL && keyfile_load_private(key->path, &priv, err, sizeof(err)) < 0) {
 		priv = NULL;
 		keycheck_add(kc, KEYCHECK_FAIL, "key-file", NULL, "%s", err);
 	}

@@ -49,20 +49,12 @@ typedef void (*keywatch_state_fn)(void *arg, const struct conf_key *k,
 void keywatch_results(const struct snap *s, keywatch_state_fn fn, void *arg,
     struct keywatch_counts *out);
 
-/* For snap.c: free the check state of a snapshot. Accepts NULL. */
+/* Free the check state of a snapshot (snap_unref calls it). Accepts NULL. */
 struct keywatch_scan;
 void keywatch_scan_free(struct keywatch_scan *sc);
 /* Re-decide successors not yet in use (called periodically). */
 void keywatch_poll(struct snap *s, time_t now);
 /* 1 when key k signs with its successor now. Thread-safe. */
 int keywatch_uses_successor(const struct snap *s, size_t k);
-
-/*
- * Path of the file recording when key id switched to selector succ
- * (state_dir/rotated-ID-SELECTOR) into out; -1 when state_dir is "" or
- * the path does not fit.
- */
-int keywatch_state_path(const char *state_dir, const char *id, const char *succ,
-    char *out, size_t outlen);
 
 #endif

@@ -118,37 +118,6 @@ msg_end(unsigned decision, sfsistat rc)
 	return rc;
 }
 
-void
-milter_insheader_failed(const struct conn *c, const struct msg *m, const char *field,
-    char *why, size_t len)
-{
-	struct timespec now;
-	long ms;
-
-	/*
-	 * libmilter fails an insert when the action was not negotiated, or
-	 * when the write to the MTA fails: the MTA is gone, most likely
-	 * because it stopped waiting (its milter timeout) or was stopped.
-	 */
-	if (!(c->actions & SMFIF_ADDHDRS)) {
-		snprintf(why, len, "the MTA does not let milters add header fields; %s "
-		    "not added", field);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long)(now.tv_sec - m->eom_start.tv_sec) * 1000 +
-	    (now.tv_nsec - m->eom_start.tv_nsec) / 1000000;
-	snprintf(why, len, "the MTA closed the connection before the reply, %ld ms after "
-	    "the end of the message (its milter timeout, or it was stopped); %s not added",
-	    ms, field);
-}
-
-const char *
-milter_qid(const struct msg *m)
-{
-	return m && m->qid[0] ? m->qid : "NOQUEUE";
-}
-
 static void
 update_qid(SMFICTX *ctx, struct msg *m)
 {
@@ -377,25 +346,6 @@ add_signers(struct msg *m, struct decide_keys *dk)
 	return 0;
 }
 
-sfsistat
-milter_action_reply(SMFICTX *ctx, enum conf_action a, const char *text)
-{
-	char code[8];
-	const char *sp;
-
-	if (a == ACTION_ACCEPT)
-		return SMFIS_ACCEPT;
-	/* text is "x.y.z words": the enhanced code first. */
-	sp = strchr(text, ' ');
-	if (sp != NULL && (size_t)(sp - text) < sizeof(code)) {
-		memcpy(code, text, (size_t)(sp - text));
-		code[sp - text] = '\0';
-		smfi_setreply(ctx, a == ACTION_REJECT ? "550" : "451", code, (char *)sp + 1);
-	} else
-		smfi_setreply(ctx, a == ACTION_REJECT ? "550" : "451", NULL, (char *)text);
-	return a == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-}
-
 static sfsistat
 sign_error_reply(SMFICTX *ctx, enum conf_action a)
 {
@@ -509,23 +459,6 @@ cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 	if (m != NULL && !m->dkim_failed && dkim_body(m->d, p, n) < 0)
 		m->dkim_failed = 1;
 	return c && c->nr_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-/* A CRLF-folded field value as libmilter wants it: LF folds. */
-char *
-milter_value(const char *field, int leadspc)
-{
-	const char *v = strchr(field, ':');
-	struct buf b;
-
-	v = v ? v + 1 : field;
-	if (!leadspc && *v == ' ')
-		v++;
-	buf_init(&b, LIMIT_OUT_HEADER);
-	for (; *v; v++)
-		if (*v != '\r' && buf_putc(&b, *v) < 0)
-			break;
-	return buf_steal(&b);
 }
 
 static sfsistat

@@ -61,6 +61,7 @@ struct conn {
 	struct msg *msg;
 };
 
+/* milter_msg.c: helpers for the callbacks and the verifying end. */
 /*
  * Why smfi_insheader of field failed (the MTA does not allow it, or the
  * MTA went away before the reply), as a log reason into why.

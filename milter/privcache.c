@@ -20,6 +20,7 @@
 #include "bounds.h"
 #include "buf.h"
 #include "privcache.h"
+#include "keyfile.h"
 
 struct stamp {
 	dev_t dev;
@@ -217,7 +218,7 @@ decode(const char *path, const struct stamp *st, mode_t mode, int allow_readable
 		    (unsigned)(mode & 07777));
 		return NULL;
 	}
-	if (crypto_key_load_private(path, &k, err, errlen) < 0)
+	if (keyfile_load_private(path, &k, err, errlen) < 0)
 		return NULL;
 	if (crypto_key_too_small(k)) {
 		snprintf(err, errlen, "key file %s is RSA %d bits: below %d it cannot sign "

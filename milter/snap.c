@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "keywatch.h"
 #include "snap.h"
 
 struct snap *
@@ -70,7 +69,8 @@ snap_unref(struct snap *s)
 	dmarcwalk_cache_free(s->walks);
 	free(s->succ_active);
 	free(s->succ_logged);
-	keywatch_scan_free(s->scan);
+	if (s->scan_free != NULL)
+		s->scan_free(s->scan);
 	conf_unref(s->conf);
 	free(s);
 }

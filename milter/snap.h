@@ -15,6 +15,8 @@
 #include "keycache.h"
 #include "privcache.h"
 
+struct keywatch_scan;
+
 struct snap {
 	int refs;
 	struct conf *conf;
@@ -25,7 +27,12 @@ struct snap {
 	struct dmarcwalk_cache *walks;	/* DMARC tree walk outcomes */
 	int *succ_active;	/* per key: signing with the successor (atomic) */
 	char *succ_logged;	/* per key: "still waiting" already logged (main thread) */
-	struct keywatch_scan *scan;	/* key-check states (keywatch.c) */
+	/*
+	 * Key-check states, kept by the daemon's key watcher (keywatch.c) and
+	 * freed through scan_free, so this module needs nothing of it.
+	 */
+	struct keywatch_scan *scan;
+	void (*scan_free)(struct keywatch_scan *scan);
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "srcdir.h"
 #include "srcodk.h"
 #include "srclmdb.h"
+#include "keyfile.h"
 
 static void
 err_at(struct buf *errors, const char *file, const config_setting_t *s, int *nerr,
@@ -79,7 +80,7 @@ decode_all(const struct keyset *ks, struct buf *problems)
 		struct crypto_key *k = NULL;
 		char err[512];
 
-		if (crypto_key_load_private(ks->keys[i].path, &k, err, sizeof(err)) < 0)
+		if (keyfile_load_private(ks->keys[i].path, &k, err, sizeof(err)) < 0)
 			buf_printf(problems, "%s:%d: key '%s': %s\n", ks->origin,
 			    ks->keys[i].line, ks->keys[i].id, err);
 		else if (crypto_key_too_small(k))

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "testutil.h"
+#include "keyfile.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -122,7 +123,7 @@ START_TEST(private_keys_load_from_pem_and_file)
 	if (key_cases[_i].bits > 0)
 		ck_assert_int_eq(crypto_key_bits(k), key_cases[_i].bits);
 	ck_assert_uint_eq(crypto_key_sigsize(k), key_cases[_i].sigsize);
-	ck_assert_msg(crypto_key_load_private(path, &k2, err, sizeof(err)) == 0,
+	ck_assert_msg(keyfile_load_private(path, &k2, err, sizeof(err)) == 0,
 	    "%s (%s): %s", key_cases[_i].file, key_cases[_i].form, err);
 	ck_assert_int_eq(crypto_key_public_equal(k, k2), 1);
 	crypto_key_unref(k2);
@@ -190,11 +191,11 @@ START_TEST(generated_keys_sign_and_write_once)
 		    sizeof(err)), 0);
 		ck_assert_int_eq(crypto_key_type(k), gen[g].type);
 		snprintf(path, sizeof(path), "%s/key%zu.pem", dir, g);
-		ck_assert_msg(crypto_key_write_private(k, path, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(keyfile_write_private(k, path, err, sizeof(err)) == 0, "%s", err);
 		/* Never overwrites. */
-		ck_assert_int_eq(crypto_key_write_private(k, path, err, sizeof(err)), -1);
+		ck_assert_int_eq(keyfile_write_private(k, path, err, sizeof(err)), -1);
 		ck_assert_ptr_nonnull(strstr(err, path));
-		ck_assert_int_eq(crypto_key_load_private(path, &back, err, sizeof(err)), 0);
+		ck_assert_int_eq(keyfile_load_private(path, &back, err, sizeof(err)), 0);
 		ck_assert_int_eq(crypto_key_public_equal(k, back), 1);
 		ck_assert_int_eq(crypto_sign(k, md, 32, sig, &siglen, err, sizeof(err)), 0);
 		ck_assert_int_eq(crypto_verify(back, md, 32, sig, siglen), 1);
@@ -236,7 +237,7 @@ START_TEST(bad_private_keys_fail_with_a_reason)
 		struct crypto_key *k = NULL;
 		char err[256] = "";
 
-		ck_assert_int_eq(crypto_key_load_private("/nonexistent/dkimgate.pem", &k, err,
+		ck_assert_int_eq(keyfile_load_private("/nonexistent/dkimgate.pem", &k, err,
 		    sizeof(err)), -1);
 		ck_assert_ptr_nonnull(strstr(err, "/nonexistent/dkimgate.pem"));
 	}

@@ -21,10 +21,12 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "keycheck.h"
 #include "keywatch.h"
 #include "snap.h"
 #include "testutil.h"
 #include "tu_dns.h"
+#include "keyfile.h"
 
 static struct tu_dns server;
 
@@ -61,7 +63,7 @@ record_for(const char *fixture)
 	    strlen(path) + strlen(fixture) >= sizeof(path))
 		return NULL;
 	memcpy(path + strlen(path), fixture, strlen(fixture) + 1);
-	if (crypto_key_load_private(path, &k, err, sizeof(err)) < 0 ||
+	if (keyfile_load_private(path, &k, err, sizeof(err)) < 0 ||
 	    crypto_key_public_der(k, &der, &n) < 0 ||
 	    (b64 = malloc(4 * ((n + 2) / 3) + 1)) == NULL)
 		goto done;
@@ -223,13 +225,13 @@ START_TEST(test_check_all)
 	check_results(&f);
 	/* The published successor is in use and its switch recorded ... */
 	ck_assert_int_eq(keywatch_uses_successor(f.snap, 4), 1);
-	ck_assert_int_eq(keywatch_state_path(f.state_dir, "rotating", "new", path,
+	ck_assert_int_eq(keycheck_state_path(f.state_dir, "rotating", "new", path,
 	    sizeof(path)), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	/* ... the one whose time has not come is not, nor are keys without one. */
 	ck_assert_int_eq(keywatch_uses_successor(f.snap, 5), 0);
 	ck_assert_int_eq(keywatch_uses_successor(f.snap, 0), 0);
-	ck_assert_int_eq(keywatch_state_path(f.state_dir, "later", "new2", path,
+	ck_assert_int_eq(keycheck_state_path(f.state_dir, "later", "new2", path,
 	    sizeof(path)), 0);
 	ck_assert_int_eq(stat(path, &st), -1);
 	teardown(&f);
@@ -287,11 +289,11 @@ START_TEST(test_state_path)
 {
 	char out[4096];
 
-	ck_assert_int_eq(keywatch_state_path(paths[_i].dir, paths[_i].id, paths[_i].succ, out,
+	ck_assert_int_eq(keycheck_state_path(paths[_i].dir, paths[_i].id, paths[_i].succ, out,
 	    paths[_i].outlen), paths[_i].rc);
 	if (paths[_i].rc == 0)
 		ck_assert_str_eq(out, paths[_i].path);
-	ck_assert_int_eq(keywatch_state_path(NULL, "k", "n", out, sizeof(out)), -1);
+	ck_assert_int_eq(keycheck_state_path(NULL, "k", "n", out, sizeof(out)), -1);
 }
 END_TEST
 
