@@ -18,7 +18,9 @@
 #            connection) with every message From: one domain, and From:
 #            one of 1,000 domains drawn at random out of N (after one pass
 #            over them, which decodes their keys); runs interleaved, the
-#            median of REPS kept, and their ratio rand/one
+#            median of REPS kept, and their ratio rand/one; then the same
+#            for the daemon's CPU milliseconds per message (utime+stime,
+#            steadier than throughput when the machine is shared)
 #   growth   RSS growth per signing domain in use: VmRSS after the random
 #            runs minus VmRSS before them (after the reload), divided by 1,000
 # --source chooses where the N keys live: inline in dkimgate.conf (keys and
@@ -173,10 +175,19 @@ signs() {
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-rate() { # SOCKET SECS FILE...: msgs/s
-	local s=$1 t=$2
+cputicks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# rate SOCKET SECS FILE...: "MSGS_PER_SEC CPU_MS_PER_MSG" (the daemon's
+# utime+stime over the run; steadier than throughput on a loaded machine)
+rate() {
+	local s=$1 t=$2 c0 c1 out
 	shift 2
-	"$MC" --bench -C 2 -n 10 -T "$t" -s "$s" "$@" | sed -n 's/.*msgs_per_sec=\([0-9.]*\).*/\1/p'
+	c0=$(cputicks "$dg_pid")
+	out=$("$MC" --bench -C 2 -n 10 -T "$t" -s "$s" "$@")
+	c1=$(cputicks "$dg_pid")
+	awk -v o="$out" -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = o; sub(/.*messages=/, "", n); sub(/ .*/, "", n)
+		r = o; sub(/.*msgs_per_sec=/, "", r); sub(/ .*/, "", r)
+		printf "%s %.4f\n", r, (b - a) * 1000 / hz / (n > 0 ? n : 1) }'
 }
 
 rows=()
@@ -232,23 +243,27 @@ for n in "${nlist[@]}"; do
 	say "N=$n: throughput, one domain against random domains"
 	"$MC" --bench -C 2 -n 10 -N 1000 -s "unix:$sock" "${rand[@]}" >/dev/null ||
 		die "random pass failed"
-	one=() rnd=()
+	one=() rnd=() onec=() rndc=()
 	for _ in $(seq "$reps"); do
-		one+=("$(rate "unix:$sock" "$secs" "$work/msg-one.eml")")
-		rnd+=("$(rate "unix:$sock" "$secs" "${rand[@]}")")
+		read -r a b < <(rate "unix:$sock" "$secs" "$work/msg-one.eml")
+		one+=("$a") onec+=("$b")
+		read -r a b < <(rate "unix:$sock" "$secs" "${rand[@]}")
+		rnd+=("$a") rndc+=("$b")
 	done
 	o=$(echo "${one[*]}" | median) r=$(echo "${rnd[*]}" | median)
+	oc=$(echo "${onec[*]}" | median) rc=$(echo "${rndc[*]}" | median)
 	ratio=$(awk -v a="$r" -v b="$o" 'BEGIN { printf "%.2f", a / b }')
+	cratio=$(awk -v a="$rc" -v b="$oc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	rss1=$(kb "$dg_pid" VmRSS)
 	growth=$(awk -v a="$rss0" -v b="$rss1" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
 	stop_pid "$dg_pid"
 	dg_pid=''
-	rows+=("$(printf '%-8s %-9s %8s %9s %9s %9s %9s %6s %10s' "$n" "$source" "$start" \
-		"$((hwm / 1024))" "$reload" "$o" "$r" "$ratio" "$growth")")
+	rows+=("$(printf '%-8s %-9s %8s %7s %9s %8s %8s %6s %9s %9s %6s %10s' "$n" "$source" \
+		"$start" "$((hwm / 1024))" "$reload" "$o" "$r" "$ratio" "$oc" "$rc" "$cratio" "$growth")")
 done
 
-printf '%-8s %-9s %8s %9s %9s %9s %9s %6s %10s\n' N source "start s" "RSS MB" \
-	"reload s" "one/s" "rand/s" ratio "kB/domain"
+printf '%-8s %-9s %8s %7s %9s %8s %8s %6s %9s %9s %6s %10s\n' N source "start s" "RSS MB" \
+	"reload s" "one/s" "rand/s" ratio "one ms" "rand ms" ratio "kB/domain"
 for row in "${rows[@]}"; do
 	echo "$row"
 done
