@@ -123,7 +123,7 @@ cmd_verify(int argc, char **argv)
 	struct msgfile_cb cb = { on_header, on_eoh, on_body };
 	struct buf out;
 	FILE *in = stdin;
-	int c, rc, crlf, timeout_ms = 5000;
+	int c, rc, crlf, timeout_ms = 5000, ar_ok = 1;
 	size_t i;
 	const char *p;
 
@@ -168,9 +168,12 @@ cmd_verify(int argc, char **argv)
 		if (authres_begin(&out, authserv) < 0)
 			die_usage("authserv-id too long");
 		for (i = 0; i < dkim_nverdicts(vc.d); i++)
-			authres_add_dkim(&out, dkim_verdict(vc.d, i), NULL);
+			ar_ok &= authres_add_dkim(&out, dkim_verdict(vc.d, i), NULL) == 0;
 		if (dkim_nverdicts(vc.d) == 0)
-			authres_add_none(&out, "no DKIM signature");
+			ar_ok &= authres_add_none(&out, "no DKIM signature") == 0;
+		if (!ar_ok)
+			fprintf(stderr, "dkimctl: the Authentication-Results field would pass "
+			    "%d bytes: results left out\n", LIMIT_OUT_HEADER);
 		for (p = buf_str(&out); *p; p++)
 			if (*p != '\r')
 				putchar(*p);

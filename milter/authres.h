@@ -29,36 +29,36 @@ struct authres_policy {
 };
 
 /* Start the field: "Authentication-Results: ID;" (name included). */
-int authres_begin(struct buf *out, const char *authserv_id);
+int authres_begin(struct buf *out, const char *authserv_id) BUF_MUST_CHECK;
 /* One "dkim=..." result for a verdict; align may be NULL. */
 int authres_add_dkim(struct buf *out, const struct dkim_verdict *v,
-    const struct authres_align *align);
+    const struct authres_align *align) BUF_MUST_CHECK;
 /* "dkim=none" with a reason. */
-int authres_add_none(struct buf *out, const char *reason);
+int authres_add_none(struct buf *out, const char *reason) BUF_MUST_CHECK;
 /*
  * "dkim=policy" for the signatures past the limit of those evaluated: more
  * of them were not looked at, limit is how many were.
  */
-int authres_add_unevaluated(struct buf *out, size_t more, int limit);
+int authres_add_unevaluated(struct buf *out, size_t more, int limit) BUF_MUST_CHECK;
 /*
  * The per-message alignment verdict as its own result,
  * "dkim-alignment=VERDICT" (syntax in the README): verdict is one of
  * aligned-pass, unaligned-pass, fail, none.
  */
 int authres_add_verdict(struct buf *out, const char *verdict, const char *from_domain,
-    const char *detail);
+    const char *detail) BUF_MUST_CHECK;
 
 /*
  * " policy.method=M [policy.org-domain=O] [policy.adkim=A]
  * [policy.adkim-source=S]" after the result just added.
  */
-int authres_add_policy(struct buf *out, const struct authres_policy *p);
+int authres_add_policy(struct buf *out, const struct authres_policy *p) BUF_MUST_CHECK;
 
 /*
  * Append s as an RFC 8601 value: a token when it can be one, else a quoted
  * string. Control characters and non-ASCII bytes are replaced by '?'.
  */
-int authres_value(struct buf *out, const char *s);
+int authres_value(struct buf *out, const char *s) BUF_MUST_CHECK;
 
 /*
  * 1 when field is an Authentication-Results field whose authserv-id is id,

@@ -128,6 +128,38 @@ buf_reset(struct buf *b)
 }
 
 void
+buf_vreport(struct buf *b, const char *fmt, va_list ap)
+{
+	size_t len = b->len, cut = sizeof(BUF_REPORT_CUT) - 1, keep;
+
+	if (b->len >= cut && memcmp(b->data + b->len - cut, BUF_REPORT_CUT, cut) == 0)
+		return;		/* already cut: later lines are left out too */
+	if (buf_vprintf(b, fmt, ap) == 0 && buf_putc(b, '\n') == 0)
+		return;
+	buf_truncate(b, len);
+	if (b->max < cut)
+		return;		/* the mark can never fit: keep what did */
+	/* Make room for the mark by dropping whole lines from the end. */
+	while (buf_puts(b, BUF_REPORT_CUT) < 0) {
+		if (b->len == 0)
+			return;		/* not even the mark fits */
+		for (keep = b->len - 1; keep > 0 && b->data[keep - 1] != '\n'; keep--)
+			;
+		buf_truncate(b, keep);
+	}
+}
+
+void
+buf_report(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vreport(b, fmt, ap);
+	va_end(ap);
+}
+
+void
 buf_truncate(struct buf *b, size_t n)
 {
 	if (n < b->len) {

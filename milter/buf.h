@@ -28,12 +28,29 @@ void buf_release(struct buf *b);
 struct buf *buf_create(size_t max);
 void buf_free(struct buf *b);
 
-int buf_append(struct buf *b, const void *p, size_t n);
-int buf_puts(struct buf *b, const char *s);
-int buf_putc(struct buf *b, char c);
+/*
+ * The appends. Their status cannot be ignored: the compiler warns about a
+ * call whose result is not used (a cast to void does not silence it).
+ */
+#define BUF_MUST_CHECK __attribute__((warn_unused_result))
+int buf_append(struct buf *b, const void *p, size_t n) BUF_MUST_CHECK;
+int buf_puts(struct buf *b, const char *s) BUF_MUST_CHECK;
+int buf_putc(struct buf *b, char c) BUF_MUST_CHECK;
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3))) BUF_MUST_CHECK;
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0))) BUF_MUST_CHECK;
+
+/*
+ * Reports: lists of problems or explanations, one line each. buf_report
+ * appends fmt and a line end. A report past its maximum keeps the lines
+ * that fit and ends with the line BUF_REPORT_CUT once, so whoever reads it
+ * knows it is incomplete; out of memory is treated the same way. That is
+ * the whole of the failure handling, so nothing is returned.
+ */
+#define BUF_REPORT_CUT "(more lines left out: the report is full)\n"
+void buf_report(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vreport(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
 /* Empty the buffer, keeping its storage. */

@@ -21,9 +21,8 @@ explain(struct buf *b, const char *fmt, ...)
 	if (b == NULL)
 		return;
 	va_start(ap, fmt);
-	buf_vprintf(b, fmt, ap);
+	buf_vreport(b, fmt, ap);
 	va_end(ap);
-	buf_putc(b, '\n');
 }
 
 enum decide_mode

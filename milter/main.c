@@ -94,7 +94,7 @@ explain(struct conf *c, const char *client, const char *user, const char *daemon
 	int n;
 
 	buf_init(&ex, 65536);
-	buf_printf(&ex, "input: client=%s user=%s daemon=%s from=%s\n",
+	buf_report(&ex, "input: client=%s user=%s daemon=%s from=%s",
 	    client ? client : "-", user ? user : "-", daemon ? daemon : "-",
 	    from ? from : "-");
 	if (decide_mode(c, &in, why, sizeof(why), &ex) == DECIDE_SIGN) {
@@ -102,14 +102,14 @@ explain(struct conf *c, const char *client, const char *user, const char *daemon
 			n = align_from(from, addr, sizeof(addr), dom, sizeof(dom));
 			f = n == 1 ? addr : NULL;
 			if (n != 1)
-				buf_printf(&ex, "From: '%s' holds %d addresses\n", from, n);
+				buf_report(&ex, "From: '%s' holds %d addresses", from, n);
 		}
 		if (decide_keys(c, f, user, &dk, &ex) > 0)
-			buf_printf(&ex, "result: sign (%s) with %zu key(s)\n", why, dk.nkeys);
+			buf_report(&ex, "result: sign (%s) with %zu key(s)", why, dk.nkeys);
 		else
-			buf_printf(&ex, "result: pass unsigned (%s)\n", dk.why);
+			buf_report(&ex, "result: pass unsigned (%s)", dk.why);
 	} else
-		buf_printf(&ex, "result: verify (%s)\n", why);
+		buf_report(&ex, "result: verify (%s)", why);
 	fputs(buf_str(&ex), stdout);
 	buf_release(&ex);
 	return 0;

@@ -466,6 +466,7 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 {
 	size_t i, n;
 	struct buf ids;
+	int ids_ok = 1;
 
 	if (m->dkim_failed || dkim_eom(m->d) < 0) {
 		log_msg(LOG_ERR, "%s: error event=sign reason=\"%s\"", milter_qid(m), dkim_error(m->d));
@@ -493,9 +494,11 @@ eom_sign(SMFICTX *ctx, struct conn *c, struct msg *m)
 	for (i = 0; i < m->keys.nkeys; i++) {
 		const struct conf_key *k = m->keys.keys[i];
 
-		buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain,
+		/* The list is only for the log line: past its bound it stays cut. */
+		if (ids_ok && buf_printf(&ids, "%s%s/%s", i ? "," : "", k->domain,
 		    k->slot >= 0 && keywatch_uses_successor(m->snap, (size_t)k->slot) ?
-		    k->succ_selector : k->selector);
+		    k->succ_selector : k->selector) < 0)
+			ids_ok = 0;
 		metrics_inc(MC_SIGNATURES, m->sig_alg[i] == CRYPTO_ED25519 ? MS_ED25519_SHA256 :
 		    MS_RSA_SHA256);
 	}

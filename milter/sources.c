@@ -29,11 +29,9 @@ err_at(struct buf *errors, const char *file, const config_setting_t *s, int *ner
 {
 	va_list ap;
 
-	buf_printf(errors, "%s:%d: ", file, s ? (int)config_setting_source_line(s) : 0);
 	va_start(ap, fmt);
-	buf_vprintf(errors, fmt, ap);
+	conf_vproblem(errors, file, s ? (int)config_setting_source_line(s) : 0, fmt, ap);
 	va_end(ap);
-	buf_putc(errors, '\n');
 	(*nerr)++;
 }
 
@@ -81,11 +79,11 @@ decode_all(const struct keyset *ks, struct buf *problems)
 		char err[512];
 
 		if (keyfile_load_private(ks->keys[i].path, &k, err, sizeof(err)) < 0)
-			buf_printf(problems, "%s:%d: key '%s': %s\n", ks->origin,
+			buf_report(problems, "%s:%d: key '%s': %s", ks->origin,
 			    ks->keys[i].line, ks->keys[i].id, err);
 		else if (crypto_key_too_small(k))
-			buf_printf(problems, "%s:%d: key '%s' is RSA %d bits: below %d it "
-			    "cannot sign (RFC 8301)\n", ks->origin, ks->keys[i].line,
+			buf_report(problems, "%s:%d: key '%s' is RSA %d bits: below %d it "
+			    "cannot sign (RFC 8301)", ks->origin, ks->keys[i].line,
 			    ks->keys[i].id, crypto_key_bits(k), LIMIT_RSA_MIN_BITS);
 		crypto_key_unref(k);
 	}

@@ -77,7 +77,7 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".pem") != 0)
 			continue;
 		if (de->d_type == DT_DIR) {
-			buf_printf(problems, "%s/%s: a directory, not a key file\n", dir,
+			buf_report(problems, "%s/%s: a directory, not a key file", dir,
 			    de->d_name);
 			continue;
 		}
@@ -93,8 +93,8 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 		if ((copy = strdup(de->d_name)) == NULL)
 			goto oom;
 		if (split(copy, &v[n].domain, &v[n].selector) < 0) {
-			buf_printf(problems, "%s/%s: not named DOMAIN.SELECTOR.pem (a domain with "
-			    "a dot, a selector, letters, digits, '-' and '_')\n", dir, de->d_name);
+			buf_report(problems, "%s/%s: not named DOMAIN.SELECTOR.pem (a domain with "
+			    "a dot, a selector, letters, digits, '-' and '_')", dir, de->d_name);
 			free(copy);
 			continue;
 		}
@@ -129,7 +129,7 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 
 			snprintf(id, sizeof(id), "%s.%s", v[j].domain, v[j].selector);
 			if (j - i >= LIMIT_SIGNERS) {
-				buf_printf(problems, "%s/%s.pem: more than %d keys for %s; not used\n",
+				buf_report(problems, "%s/%s.pem: more than %d keys for %s; not used",
 				    dir, id, LIMIT_SIGNERS, v[i].domain);
 				continue;
 			}
@@ -140,7 +140,7 @@ srcdir_read(const char *dir, int subdomains, struct buf *problems, char *err,
 			    sizeof(why));
 			if (k < 0) {
 				/* Only two names differing in case can collide. */
-				buf_printf(problems, "%s: %s\n", path, why);
+				buf_report(problems, "%s: %s", path, why);
 				free(path);
 				continue;
 			}

@@ -114,7 +114,7 @@ srclmdb_snapshot(struct keyset *ks, struct buf *problems)
 	    (rc = mdb_cursor_open(txn, db->dbi, &cur)) != 0) {
 		if (rc != 0 && txn != NULL)
 			mdb_txn_abort(txn);
-		buf_printf(problems, "%s: %s\n", ks->origin, mdb_strerror(rc));
+		buf_report(problems, "%s: %s", ks->origin, mdb_strerror(rc));
 		return -1;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -122,7 +122,7 @@ srclmdb_snapshot(struct keyset *ks, struct buf *problems)
 		char pat[LIMIT_DOMAIN + 130], why[300], *val;
 
 		if (k.mv_size >= sizeof(pat)) {
-			buf_printf(problems, "%s: a key of %zu bytes is too long for a pattern\n",
+			buf_report(problems, "%s: a key of %zu bytes is too long for a pattern",
 			    ks->origin, k.mv_size);
 			continue;
 		}
@@ -131,7 +131,7 @@ srclmdb_snapshot(struct keyset *ks, struct buf *problems)
 		if ((val = strndup(v.mv_data, v.mv_size)) == NULL)
 			break;
 		if (keyset_add_value(ks, pat, val, why, sizeof(why)) < 0)
-			buf_printf(problems, "%s: '%s': %s\n", ks->origin, pat, why);
+			buf_report(problems, "%s: '%s': %s", ks->origin, pat, why);
 		free(val);
 	}
 	mdb_cursor_close(cur);

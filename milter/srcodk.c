@@ -111,15 +111,15 @@ keytable_line(struct keyset *ks, const char *file, int line, char **f, size_t n,
 	struct stat st;
 
 	if (n < 2) {
-		buf_printf(pr, "%s:%d: key '%s' has no DOMAIN:SELECTOR:KEYFILE\n", file, line,
+		buf_report(pr, "%s:%d: key '%s' has no DOMAIN:SELECTOR:KEYFILE", file, line,
 		    f[0]);
 		return;
 	}
 	if (n > 2)
-		buf_printf(pr, "%s:%d: text after DOMAIN:SELECTOR:KEYFILE ignored\n", file, line);
+		buf_report(pr, "%s:%d: text after DOMAIN:SELECTOR:KEYFILE ignored", file, line);
 	dom = f[1];
 	if ((c1 = strchr(dom, ':')) == NULL || (c2 = strchr(c1 + 1, ':')) == NULL) {
-		buf_printf(pr, "%s:%d: key '%s': '%s' is not DOMAIN:SELECTOR:KEYFILE\n", file,
+		buf_report(pr, "%s:%d: key '%s': '%s' is not DOMAIN:SELECTOR:KEYFILE", file,
 		    line, f[0], f[1]);
 		return;
 	}
@@ -128,27 +128,27 @@ keytable_line(struct keyset *ks, const char *file, int line, char **f, size_t n,
 	sel = c1 + 1;
 	path = c2 + 1;
 	if (strcmp(dom, "%") == 0) {
-		buf_printf(pr, "%s:%d: key '%s': '%%' (the domain of the From: address) is "
-		    "not supported; write the domain\n", file, line, f[0]);
+		buf_report(pr, "%s:%d: key '%s': '%%' (the domain of the From: address) is "
+		    "not supported; write the domain", file, line, f[0]);
 		return;
 	}
 	if (!plain_domain(dom) || !keycheck_name_ok(sel)) {
-		buf_printf(pr, "%s:%d: key '%s': '%s' with selector '%s' is not a DNS name\n",
+		buf_report(pr, "%s:%d: key '%s': '%s' with selector '%s' is not a DNS name",
 		    file, line, f[0], dom, sel);
 		return;
 	}
 	if (path[0] != '/') {
-		buf_printf(pr, "%s:%d: key '%s': the key must be a file named by its absolute "
-		    "path (key data in the table is not supported)\n", file, line, f[0]);
+		buf_report(pr, "%s:%d: key '%s': the key must be a file named by its absolute "
+		    "path (key data in the table is not supported)", file, line, f[0]);
 		return;
 	}
 	if (keyset_add_key(ks, f[0], dom, sel, path, line, why, sizeof(why)) < 0) {
-		buf_printf(pr, "%s:%d: %s\n", file, line, why);
+		buf_report(pr, "%s:%d: %s", file, line, why);
 		return;
 	}
 	/* Kept: the domain's mail then fails as sign.on_error says. */
 	if (stat(path, &st) < 0)
-		buf_printf(pr, "%s:%d: key '%s': key file %s: %s\n", file, line, f[0], path,
+		buf_report(pr, "%s:%d: key '%s': key file %s: %s", file, line, f[0], path,
 		    strerror(errno));
 }
 
@@ -164,32 +164,32 @@ signtable_line(struct keyset *ks, const char *file, int line, char **f, size_t n
 	int first;
 
 	if (n < 2) {
-		buf_printf(pr, "%s:%d: '%s' names no key\n", file, line, f[0]);
+		buf_report(pr, "%s:%d: '%s' names no key", file, line, f[0]);
 		return;
 	}
 	if (srcodk_pattern(f[0], refile, pat, sizeof(pat), &why) < 0) {
-		buf_printf(pr, "%s:%d: '%s': %s; line left out\n", file, line, f[0], why);
+		buf_report(pr, "%s:%d: '%s': %s; line left out", file, line, f[0], why);
 		return;
 	}
 	/* Keys first: an entry that would sign with nothing is not made. */
 	for (i = 1; i < n; i++) {
 		if ((k = keyset_key_index(ks, f[i])) < 0) {
-			buf_printf(pr, "%s:%d: no key '%s' in the KeyTable\n", file, line, f[i]);
+			buf_report(pr, "%s:%d: no key '%s' in the KeyTable", file, line, f[i]);
 			continue;
 		}
 		/* A pattern on several lines collects the keys of each. */
 		if ((e = keyset_entry_index(ks, pat)) < 0 &&
 		    (e = keyset_add_entry(ks, pat, line, &first)) < 0) {
-			buf_printf(pr, "%s:%d: out of memory\n", file, line);
+			buf_report(pr, "%s:%d: out of memory", file, line);
 			return;
 		}
 		if (ks->table[e].nkeys >= LIMIT_SIGNERS) {
-			buf_printf(pr, "%s:%d: more than %d keys for '%s'; '%s' not used\n", file,
+			buf_report(pr, "%s:%d: more than %d keys for '%s'; '%s' not used", file,
 			    line, LIMIT_SIGNERS, f[0], f[i]);
 			continue;
 		}
 		if (keyset_entry_add_key(ks, (size_t)e, (size_t)k) < 0)
-			buf_printf(pr, "%s:%d: out of memory\n", file, line);
+			buf_report(pr, "%s:%d: out of memory", file, line);
 	}
 }
 
@@ -214,7 +214,7 @@ read_table(struct keyset *ks, const char *path, int kind, int refile, struct buf
 		}
 		lineno++;
 		if (len > 0 && line[len - 1] != '\n' && !feof(fp)) {
-			buf_printf(pr, "%s:%d: line longer than %d bytes left out\n", path, lineno,
+			buf_report(pr, "%s:%d: line longer than %d bytes left out", path, lineno,
 			    SRCODK_LINE - 2);
 			longline = 1;
 			continue;
@@ -251,8 +251,8 @@ srcodk_read(const char *keytable, const char *signtable, int refile, struct buf 
 		return NULL;
 	}
 	if (notes != NULL && refile && ks->ntable > 1)
-		buf_printf(notes, "%s: OpenDKIM uses the first line that matches (all of them "
+		buf_report(notes, "%s: OpenDKIM uses the first line that matches (all of them "
 		    "with MultipleSignatures); dkimgate uses the most specific pattern: an "
-		    "address, then a domain, then the longest *.domain, then *\n", signtable);
+		    "address, then a domain, then the longest *.domain, then *", signtable);
 	return ks;
 }

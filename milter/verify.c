@@ -136,7 +136,7 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	const struct conf *cf = m->snap->conf;
 	struct buf ar, summary;
 	size_t i, n;
-	int any_pass = 0, any_aligned = 0, any_unknown = 0, k;
+	int any_pass = 0, any_aligned = 0, any_unknown = 0, k, ar_ok, sum_ok = 1;
 	enum dkim_status worst = DKIM_NONE;
 	const char *verdict, *detail = NULL;
 	char *val;
@@ -156,7 +156,7 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	valign_message(m, &va);
 	buf_init(&ar, LIMIT_OUT_HEADER);
 	buf_init(&summary, 4096);
-	authres_begin(&ar, cf->authserv_id);
+	ar_ok = authres_begin(&ar, cf->authserv_id) == 0;
 	n = dkim_nverdicts(m->d);
 	for (i = 0; i < n; i++) {
 		struct dkim_verdict *v = dkim_verdict(m->d, i);
@@ -179,22 +179,26 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 		}
 		if (status_rank(v->status) > status_rank(worst))
 			worst = v->status;
-		authres_add_dkim(&ar, v, st != VALIGN_UNCHECKED ? &al : NULL);
+		ar_ok &= authres_add_dkim(&ar, v, st != VALIGN_UNCHECKED ? &al : NULL) == 0;
 		if (st != VALIGN_UNCHECKED) {
 			/* Per signature: the method, and d='s Organizational Domain. */
 			memset(&pol, 0, sizeof(pol));
 			pol.method = va.method;
 			pol.org = d_org;
-			authres_add_policy(&ar, &pol);
+			ar_ok &= authres_add_policy(&ar, &pol) == 0;
 		}
-		buf_printf(&summary, "%s%s:%s/%s", i ? "," : "", dkim_status_name(v->status),
-		    v->sig->d[0] ? v->sig->d : "-", v->sig->s[0] ? v->sig->s : "-");
+		/* For the log line only: past its bound it stays cut. */
+		if (sum_ok && buf_printf(&summary, "%s%s:%s/%s", i ? "," : "",
+		    dkim_status_name(v->status), v->sig->d[0] ? v->sig->d : "-",
+		    v->sig->s[0] ? v->sig->s : "-") < 0)
+			sum_ok = 0;
 	}
 	if (n == 0)
-		authres_add_none(&ar, "no DKIM signature");
+		ar_ok &= authres_add_none(&ar, "no DKIM signature") == 0;
 	/* Signatures past the limit are not evaluated, but not hidden either. */
 	if (dkim_nsignatures_seen(m->d) > n)
-		authres_add_unevaluated(&ar, dkim_nsignatures_seen(m->d) - n, LIMIT_SIGNATURES);
+		ar_ok &= authres_add_unevaluated(&ar, dkim_nsignatures_seen(m->d) - n,
+		    LIMIT_SIGNATURES) == 0;
 	if (m->from_fields == 0 || m->nfrom == 0)
 		detail = "no From: address";
 	else if (m->nfrom < 0)
@@ -212,14 +216,22 @@ verify_eom(SMFICTX *ctx, struct conn *c, struct msg *m)
 	    any_pass ? "unaligned-pass" : "fail";
 	if (any_unknown && !any_aligned && detail == NULL)
 		detail = va.why;
-	authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL, detail);
+	ar_ok &= authres_add_verdict(&ar, verdict, m->from_domain[0] ? m->from_domain : NULL,
+	    detail) == 0;
 	if (m->from_domain[0]) {
 		pol.method = va.method;
 		pol.org = va.org_known ? va.org : NULL;
 		pol.adkim = va.adkim;
 		pol.source = va.source;
-		authres_add_policy(&ar, &pol);
+		ar_ok &= authres_add_policy(&ar, &pol) == 0;
 	}
+	/*
+	 * A fragment that would pass the field's bound is left out whole (the
+	 * field stays well-formed); say so, since a reader will miss it.
+	 */
+	if (!ar_ok)
+		log_msg(LOG_ERR, "%s: error event=verify reason=\"Authentication-Results "
+		    "over %d bytes: results left out\"", milter_qid(m), LIMIT_OUT_HEADER);
 	/* Remove forged results claiming to be ours, highest index first. */
 	for (k = (int)m->nar - 1; k >= 0; k--)
 		smfi_chgheader(ctx, "Authentication-Results", m->ar_index[k], NULL);

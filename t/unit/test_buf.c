@@ -114,6 +114,43 @@ START_TEST(str_copy_truncates_and_terminates)
 }
 END_TEST
 
+/* Reports keep whole lines and say when some were left out. */
+#define CUT BUF_REPORT_CUT
+static const struct {
+	size_t max;
+	int lines;		/* "line N" lines appended */
+	const char *want;
+} reports[] = {
+	{ 1000, 0, "" },
+	{ 1000, 2, "line 1\nline 2\n" },
+	/* Eight lines fit, the ninth does not: two lines and the mark stay. */
+	{ 14 + sizeof(CUT) - 1, 8, "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\n"
+	  "line 7\nline 8\n" },
+	{ 14 + sizeof(CUT) - 1, 9, "line 1\nline 2\n" CUT },
+	/* The mark comes once, and nothing after it. */
+	{ 14 + sizeof(CUT) - 1, 12, "line 1\nline 2\n" CUT },
+	/* Lines give way to the mark until it fits. */
+	{ 7 + sizeof(CUT) - 1 + 3, 8, "line 1\n" CUT },
+	/* The mark can never fit: the lines that fitted stay. */
+	{ 17, 3, "line 1\nline 2\n" },
+	{ 10, 3, "line 1\n" },
+};
+
+START_TEST(report_keeps_whole_lines_and_marks_the_cut)
+{
+	struct buf b;
+	int i;
+
+	buf_init(&b, reports[_i].max);
+	for (i = 1; i <= reports[_i].lines; i++)
+		buf_report(&b, "line %d", i);
+	ck_assert_str_eq(buf_str(&b), reports[_i].want);
+	ck_assert_uint_le(b.len, reports[_i].max);
+	buf_release(&b);
+}
+END_TEST
+
+
 static Suite *
 buf_suite(void)
 {
@@ -124,6 +161,8 @@ buf_suite(void)
 	tcase_add_test(tc, failed_append_leaves_contents_unchanged);
 	tcase_add_test(tc, huge_length_does_not_wrap_around);
 	tcase_add_test(tc, binary_data_and_truncate_reset_steal);
+	tcase_add_loop_test(tc, report_keeps_whole_lines_and_marks_the_cut, 0,
+	    sizeof(reports) / sizeof(reports[0]));
 	tcase_add_loop_test(tc, str_copy_truncates_and_terminates, 0,
 	    sizeof(copy_cases) / sizeof(copy_cases[0]));
 	suite_add_tcase(s, tc);

@@ -124,15 +124,15 @@ show(struct buf *out, const unsigned char *p, size_t n)
 		unsigned char c = p[i];
 
 		if (c == '\r')
-			buf_puts(out, "\\r");
+			TU_OK(buf_puts(out, "\\r"));
 		else if (c == '\n')
-			buf_puts(out, "\\n");
+			TU_OK(buf_puts(out, "\\n"));
 		else if (c == '\t')
-			buf_puts(out, "\\t");
+			TU_OK(buf_puts(out, "\\t"));
 		else if (c < 0x20 || c >= 0x7f)
-			buf_printf(out, "\\x%02x", c);
+			TU_OK(buf_printf(out, "\\x%02x", c));
 		else
-			buf_putc(out, (char)c);
+			TU_OK(buf_putc(out, (char)c));
 	}
 }
 
