@@ -992,8 +992,9 @@ conf_unref(struct conf *c)
 
 	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) != 0)
 		return;
+	/* S_ENUM values are strings too (set_defaults strdups both). */
 	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (settings[i].type == S_STR)
+		if (settings[i].type == S_STR || settings[i].type == S_ENUM)
 			free(*(char **)((char *)c + settings[i].off));
 	free(c->path);
 	free(c->nets);
