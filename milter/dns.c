@@ -1,10 +1,26 @@
 /*
  * dns.c - libunbound driver (see dns.h).
  *
- * A query is shared by the waiter and the libunbound callback, so it is
- * reference-counted: one reference for the caller, one while libunbound may
- * still call back. The driver thread polls libunbound's descriptor and runs
- * the callbacks; waiters sleep on the query's condition variable.
+ * Two objects. A lookup (struct dns_lookup) is one question (name, type,
+ * record format) given to libunbound; a query (struct dns_query) is one
+ * caller waiting for a lookup's answer, with its own deadline and its own
+ * copy of the result. While libunbound holds a lookup it sits in a hash
+ * table keyed on the lower-cased name and the type, so a second caller
+ * asking the same question joins it instead of sending another: a lookup
+ * whose callers all went away (aborted messages) stays joinable until
+ * libunbound is done with it, which is what keeps a dead zone from filling
+ * the daemon-wide bound with copies of one question.
+ *
+ * Ownership: a lookup holds one reference per query attached to it and one
+ * while libunbound may still call back (in_flight). Everything about
+ * lookups (the hash, references, the shared answer, waking waiters) is
+ * under dns->lock, which also serialises ub_resolve_async and ub_process,
+ * so a callback and a waiter timing out never see each other half-done.
+ * A query leaves its lookup (drops its reference) when it has copied the
+ * answer, when its deadline passes, or when its caller frees it; the last
+ * reference frees the lookup. The driver thread polls libunbound's
+ * descriptor and runs the callbacks; waiters sleep on the lookup's
+ * condition variable with dns->lock.
  */
 #include "config.h"
 
@@ -14,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,40 +49,60 @@ _Static_assert((int)DNS_OK == MQ_OK && (int)DNS_NXDOMAIN == MQ_NXDOMAIN &&
     (int)DNS_ERROR == MQ_ERROR,
     "metrics.h DNS labels follow enum dns_status");
 
+/*
+ * Hash buckets: the next power of two at or above dns.max_outstanding (the
+ * most lookups the table can hold), at most this many, so chains stay
+ * short without a large table for a large bound.
+ */
+#define DNS_BUCKETS_MIN 64
+#define DNS_BUCKETS_MAX 65536
+
 struct dns {
 	struct ub_ctx *ub;
 	int timeout_ms;
 	int max_outstanding;	/* lookups libunbound may hold at once */
 	int outstanding;	/* atomic: lookups libunbound holds now */
 	unsigned long refused;	/* atomic: lookups refused over the bound */
+	unsigned long joined;	/* atomic: queries that joined a lookup in flight */
 	pthread_t thread;
 	int thread_started;
 	int wake[2];		/* written to stop the driver at once */
-	pthread_mutex_t lock;	/* serialises ub_resolve_async/ub_process */
-	/* Lookups libunbound holds (under lock), freed by dns_free if never answered. */
-	struct dns_query *inflight;
+	/* Serialises ub_resolve_async/ub_process; guards every lookup. */
+	pthread_mutex_t lock;
+	/* Lookups libunbound holds, by key; freed by dns_free if never answered. */
+	struct dns_lookup **bucket;
+	size_t nbucket;		/* a power of two */
+};
+
+struct dns_lookup {
+	struct dns *dns;
+	struct dns_lookup *hnext;	/* hash chain, while in_flight */
+	uint32_t hash;
+	int rrtype;
+	int raw;		/* copy rdata as it came (dns_query_type) */
+	int refs;		/* queries attached, plus one while in_flight */
+	int in_flight;		/* libunbound may still call back */
+	int done;		/* res is the answer */
+	int async_id;
+	uint64_t answered_us;	/* when the answer came, for the histogram */
+	pthread_cond_t cond;	/* with dns->lock: res became final */
+	struct dns_result res;	/* the answer; queries copy it */
+	size_t namelen;		/* without a final dot */
+	char name[];		/* as the first caller spelled it */
 };
 
 struct dns_query {
 	struct dns *dns;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int refs;
-	int done;
-	int async_id;
-	int in_flight;		/* libunbound still holds a reference */
-	int abandoned;		/* the caller is gone: nobody reads the answer */
-	int linked;		/* in dns->inflight */
-	struct dns_query *prev, *next;	/* in dns->inflight while in_flight */
-	int raw;		/* copy rdata as it came (dns_query_type) */
+	struct dns_lookup *lk;	/* attached until done or freed; NULL after */
+	int done;		/* res is final for this caller */
 	struct timespec deadline;
 	uint64_t started_us;	/* for the latency histogram */
-	struct dns_result res;
+	struct dns_result res;	/* the caller's own copy */
 };
 
-static void query_unref(struct dns_query *q);
-static void inflight_unlink(struct dns_query *q);
-static void left_resolver(struct dns_query *q);
+static void left_resolver(struct dns_lookup *lk);
+static void lookup_unref(struct dns_lookup *lk);
+static int buckets_size(struct dns *dns);
 
 const char *
 dns_status_name(enum dns_status st)
@@ -122,6 +159,11 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 	dns->wake[0] = dns->wake[1] = -1;
 	dns->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	dns->max_outstanding = DNS_MAX_OUTSTANDING_DEFAULT;
+	if (buckets_size(dns) < 0) {
+		snprintf(err, errlen, "out of memory");
+		dns_free(dns);
+		return NULL;
+	}
 	if (pipe2(dns->wake, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		dns_free(dns);
@@ -209,21 +251,18 @@ dns_free(struct dns *dns)
 	}
 	if (dns->ub != NULL)
 		ub_ctx_delete(dns->ub);
-	/* Lookups never answered: libunbound dropped them without a callback. */
-	while (dns->inflight != NULL) {
-		struct dns_query *q = dns->inflight;
+	/*
+	 * Lookups never answered: libunbound dropped them without a callback.
+	 * Queries must all be freed by now (dns.h), so nobody waits for them.
+	 */
+	for (size_t i = 0; i < dns->nbucket; i++)
+		while (dns->bucket[i] != NULL) {
+			struct dns_lookup *lk = dns->bucket[i];
 
-		pthread_mutex_lock(&q->lock);
-		left_resolver(q);
-		if (!q->done) {
-			q->done = 1;
-			q->res.status = DNS_ERROR;
-			snprintf(q->res.why, sizeof(q->res.why), "resolver shut down");
-			pthread_cond_broadcast(&q->cond);
+			left_resolver(lk);
+			lookup_unref(lk);
 		}
-		pthread_mutex_unlock(&q->lock);
-		query_unref(q);
-	}
+	free(dns->bucket);
 	pthread_mutex_destroy(&dns->lock);
 	free(dns);
 }
@@ -240,22 +279,6 @@ dns_result_clear(struct dns_result *r)
 	r->txt = NULL;
 	r->txtlen = NULL;
 	r->n = 0;
-}
-
-static void
-query_unref(struct dns_query *q)
-{
-	int last;
-
-	pthread_mutex_lock(&q->lock);
-	last = --q->refs == 0;
-	pthread_mutex_unlock(&q->lock);
-	if (!last)
-		return;
-	dns_result_clear(&q->res);
-	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->cond);
-	free(q);
 }
 
 /* Join the character-strings of one TXT rdata. */
@@ -352,93 +375,268 @@ fill_result(struct dns_result *r, int err, struct ub_result *ur, int raw)
 }
 
 /*
- * The query's answer is final (caller holds q->lock): count its outcome
- * and how long it took, once per query.
+ * Copy src into dst (an empty result) with records of its own; DNS_ERROR
+ * in dst when memory runs out.
  */
 static void
-count_answer(struct dns_query *q)
+copy_result(struct dns_result *dst, const struct dns_result *src)
 {
-	const char *d = q->res.dnssec;
+	size_t i;
 
-	metrics_inc(MC_DNS_ANSWERS, (unsigned)q->res.status);
-	if (d != NULL)
-		metrics_inc(MC_DNS_DNSSEC, strcmp(d, "secure") == 0 ? MSEC_SECURE :
-		    strcmp(d, "bogus") == 0 ? MSEC_BOGUS : MSEC_INSECURE);
-	metrics_observe(MH_DNS, metrics_now_us() - q->started_us);
+	*dst = *src;
+	dst->txt = NULL;
+	dst->txtlen = NULL;
+	dst->n = 0;
+	if (src->n == 0)
+		return;
+	dst->txt = calloc(src->n, sizeof(*dst->txt));
+	dst->txtlen = calloc(src->n, sizeof(*dst->txtlen));
+	for (i = 0; dst->txt != NULL && dst->txtlen != NULL && i < src->n; i++) {
+		if ((dst->txt[i] = malloc(src->txtlen[i] + 1)) == NULL)
+			break;
+		memcpy(dst->txt[i], src->txt[i], src->txtlen[i] + 1);
+		dst->txtlen[i] = src->txtlen[i];
+		dst->n++;
+	}
+	if (dst->n < src->n) {
+		dns_result_clear(dst);
+		dst->status = DNS_ERROR;
+		snprintf(dst->why, sizeof(dst->why), "out of memory");
+	}
 }
 
 /*
- * libunbound no longer holds q (it answered, or the lookup was cancelled):
- * the one place that ends a lookup's time in flight (caller holds q->lock).
+ * The query ended with r at end_us: count its outcome and how long it
+ * took, once per query (each caller's lookup counts, joined or not). A
+ * query freed before its answer came is not counted: nobody saw it end.
  */
 static void
-left_resolver(struct dns_query *q)
+count_answer(const struct dns_query *q, const struct dns_result *r, uint64_t end_us)
 {
-	if (q->in_flight) {
-		metrics_gauge_add(MG_DNS_INFLIGHT, -1);
-		__atomic_sub_fetch(&q->dns->outstanding, 1, __ATOMIC_SEQ_CST);
-		/* Linked only once ub_resolve_async took it; under dns->lock. */
-		if (q->linked)
-			inflight_unlink(q);
+	const char *d = r->dnssec;
+
+	metrics_inc(MC_DNS_ANSWERS, (unsigned)r->status);
+	if (d != NULL)
+		metrics_inc(MC_DNS_DNSSEC, strcmp(d, "secure") == 0 ? MSEC_SECURE :
+		    strcmp(d, "bogus") == 0 ? MSEC_BOGUS : MSEC_INSECURE);
+	metrics_observe(MH_DNS, end_us > q->started_us ? end_us - q->started_us : 0);
+}
+
+/* The length of name without one final dot: "a.example." is "a.example". */
+static size_t
+name_len(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && name[n - 1] == '.' ? n - 1 : n;
+}
+
+static unsigned char
+lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 'a' - 'A') : c;
+}
+
+/* FNV-1a over the lower-cased name, then the type and the record format. */
+static uint32_t
+key_hash(const char *name, size_t len, int rrtype, int raw)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ lower((unsigned char)name[i])) * 16777619u;
+	h = (h ^ (uint32_t)(rrtype & 0xffff)) * 16777619u;
+	return (h ^ (uint32_t)raw) * 16777619u;
+}
+
+/* Under dns->lock: the lookup in flight for this key, or NULL. */
+static struct dns_lookup *
+lookup_find(struct dns *dns, const char *name, size_t len, uint32_t h, int rrtype,
+    int raw)
+{
+	struct dns_lookup *lk;
+	size_t i;
+
+	for (lk = dns->bucket[h & (dns->nbucket - 1)]; lk != NULL; lk = lk->hnext) {
+		if (lk->hash != h || lk->rrtype != rrtype || lk->raw != raw ||
+		    lk->namelen != len)
+			continue;
+		for (i = 0; i < len; i++)
+			if (lower((unsigned char)lk->name[i]) != lower((unsigned char)name[i]))
+				break;
+		if (i == len)
+			return lk;
 	}
-	q->in_flight = 0;
+	return NULL;
+}
+
+/*
+ * Size the hash for dns->max_outstanding lookups, moving any already in
+ * it (under dns->lock, or before the driver starts). -1 without memory,
+ * the old table kept.
+ */
+static int
+buckets_size(struct dns *dns)
+{
+	size_t n = DNS_BUCKETS_MIN, i;
+	struct dns_lookup **b;
+
+	while (n < (size_t)dns->max_outstanding && n < DNS_BUCKETS_MAX)
+		n *= 2;
+	if (n == dns->nbucket)
+		return 0;
+	if ((b = calloc(n, sizeof(*b))) == NULL)
+		return -1;
+	for (i = 0; i < dns->nbucket; i++)
+		while (dns->bucket[i] != NULL) {
+			struct dns_lookup *lk = dns->bucket[i];
+
+			dns->bucket[i] = lk->hnext;
+			lk->hnext = b[lk->hash & (n - 1)];
+			b[lk->hash & (n - 1)] = lk;
+		}
+	free(dns->bucket);
+	dns->bucket = b;
+	dns->nbucket = n;
+	return 0;
+}
+
+/*
+ * libunbound no longer holds lk (it answered, or the resolver is being
+ * shut down): the one place that ends a lookup's time in flight, takes it
+ * out of the hash and drops libunbound's reference (the caller does, by
+ * lookup_unref). A lookup shut down unanswered gets an error as its answer
+ * for the queries still attached. Under dns->lock.
+ */
+static void
+left_resolver(struct dns_lookup *lk)
+{
+	struct dns *dns = lk->dns;
+	struct dns_lookup **pp;
+
+	if (!lk->in_flight)
+		return;
+	lk->in_flight = 0;
+	metrics_gauge_add(MG_DNS_INFLIGHT, -1);
+	__atomic_sub_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST);
+	for (pp = &dns->bucket[lk->hash & (dns->nbucket - 1)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == lk) {
+			*pp = lk->hnext;
+			break;
+		}
+	lk->hnext = NULL;
+	if (!lk->done) {
+		lk->done = 1;
+		lk->res.status = DNS_ERROR;
+		snprintf(lk->res.why, sizeof(lk->res.why), "resolver shut down");
+	}
+	pthread_cond_broadcast(&lk->cond);
 }
 
 /* Under dns->lock. */
 static void
-inflight_unlink(struct dns_query *q)
+lookup_unref(struct dns_lookup *lk)
 {
-	if (q->prev != NULL)
-		q->prev->next = q->next;
-	else
-		q->dns->inflight = q->next;
-	if (q->next != NULL)
-		q->next->prev = q->prev;
-	q->prev = q->next = NULL;
-	q->linked = 0;
+	if (--lk->refs > 0)
+		return;
+	dns_result_clear(&lk->res);
+	pthread_cond_destroy(&lk->cond);
+	free(lk);
 }
 
+/* Runs inside ub_process, so under dns->lock. */
 static void
 callback(void *arg, int err, struct ub_result *ur)
 {
-	struct dns_query *q = arg;
+	struct dns_lookup *lk = arg;
 
-	pthread_mutex_lock(&q->lock);
-	if (!q->done && !q->abandoned) {
-		fill_result(&q->res, err, ur, q->raw);
-		q->done = 1;
-		count_answer(q);
-		pthread_cond_broadcast(&q->cond);
-	}
-	/* Callbacks run inside ub_process, under dns->lock (for the unlink). */
-	left_resolver(q);
-	pthread_mutex_unlock(&q->lock);
+	/* Only libunbound's reference left: nobody would read the answer. */
+	if (lk->refs > 1)
+		fill_result(&lk->res, err, ur, lk->raw);
+	lk->answered_us = metrics_now_us();
+	lk->done = 1;
+	left_resolver(lk);
 	if (ur != NULL)
 		ub_resolve_free(ur);
-	query_unref(q);
+	lookup_unref(lk);
 }
 
-/* Start a lookup of name/rrtype; never NULL but when out of memory. */
-static struct dns_query *
-query_start(struct dns *dns, const char *name, int rrtype, int raw)
+/*
+ * A new lookup of name (len bytes count) given to libunbound, with a
+ * reference for the caller and one for libunbound; NULL with q's result
+ * set when it cannot be. Under dns->lock.
+ */
+static struct dns_lookup *
+lookup_start(struct dns *dns, struct dns_query *q, const char *name, size_t len,
+    uint32_t h, int rrtype, int raw)
 {
-	struct dns_query *q = calloc(1, sizeof(*q));
+	struct dns_lookup *lk;
+	size_t nlen = strlen(name);
 	int rc;
 
-	if (q == NULL)
+	/*
+	 * A bound on what libunbound holds for us: past it a lookup fails at
+	 * once (a temporary error for the message) instead of queueing
+	 * behind lookups that a dead server will never answer.
+	 */
+	if (__atomic_load_n(&dns->outstanding, __ATOMIC_SEQ_CST) >= dns->max_outstanding) {
+		__atomic_add_fetch(&dns->refused, 1, __ATOMIC_SEQ_CST);
+		q->res.status = DNS_ERROR;
+		snprintf(q->res.why, sizeof(q->res.why), "too many DNS lookups outstanding "
+		    "(dns.max_outstanding %d)", dns->max_outstanding);
 		return NULL;
-	q->dns = dns;
-	q->raw = raw;
-	q->refs = 1;
-	pthread_mutex_init(&q->lock, NULL);
+	}
+	if ((lk = calloc(1, sizeof(*lk) + nlen + 1)) == NULL) {
+		q->res.status = DNS_ERROR;
+		snprintf(q->res.why, sizeof(q->res.why), "out of memory");
+		return NULL;
+	}
+	lk->dns = dns;
+	lk->hash = h;
+	lk->rrtype = rrtype;
+	lk->raw = raw;
+	lk->namelen = len;
+	memcpy(lk->name, name, nlen + 1);
 	{
 		pthread_condattr_t ca;
 
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&q->cond, &ca);
+		pthread_cond_init(&lk->cond, &ca);
 		pthread_condattr_destroy(&ca);
 	}
+	rc = ub_resolve_async(dns->ub, lk->name, rrtype, 1 /* IN */, lk, callback,
+	    &lk->async_id);
+	if (rc != 0) {
+		pthread_cond_destroy(&lk->cond);
+		free(lk);
+		q->res.status = DNS_ERROR;
+		snprintf(q->res.why, sizeof(q->res.why), "cannot start lookup: %s",
+		    ub_strerror(rc));
+		return NULL;
+	}
+	lk->refs = 2;	/* the caller's and libunbound's */
+	lk->in_flight = 1;
+	lk->hnext = dns->bucket[h & (dns->nbucket - 1)];
+	dns->bucket[h & (dns->nbucket - 1)] = lk;
+	__atomic_add_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST);
+	metrics_gauge_add(MG_DNS_INFLIGHT, 1);
+	return lk;
+}
+
+/* Start a lookup of name/rrtype, or join the one in flight; NULL without memory. */
+static struct dns_query *
+query_start(struct dns *dns, const char *name, int rrtype, int raw)
+{
+	struct dns_query *q = calloc(1, sizeof(*q));
+	size_t len = name_len(name);
+	uint32_t h = key_hash(name, len, rrtype, raw);
+
+	if (q == NULL)
+		return NULL;
+	q->dns = dns;
 	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
 	q->deadline.tv_sec += dns->timeout_ms / 1000;
 	q->deadline.tv_nsec += (long)(dns->timeout_ms % 1000) * 1000000L;
@@ -448,44 +646,22 @@ query_start(struct dns *dns, const char *name, int rrtype, int raw)
 	}
 	q->started_us = metrics_now_us();
 	metrics_inc(MC_DNS_QUERIES, 0);
-	/*
-	 * A bound on what libunbound holds for us: past it a lookup fails at
-	 * once (a temporary error for the message) instead of queueing
-	 * behind lookups that a dead server will never answer.
-	 */
-	if (__atomic_add_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST) >
-	    dns->max_outstanding) {
-		__atomic_sub_fetch(&dns->outstanding, 1, __ATOMIC_SEQ_CST);
-		__atomic_add_fetch(&dns->refused, 1, __ATOMIC_SEQ_CST);
-		q->done = 1;
-		q->res.status = DNS_ERROR;
-		snprintf(q->res.why, sizeof(q->res.why), "too many DNS lookups outstanding "
-		    "(dns.max_outstanding %d)", dns->max_outstanding);
-		count_answer(q);
-		return q;
-	}
-	q->refs++;	/* libunbound's */
-	q->in_flight = 1;
-	metrics_gauge_add(MG_DNS_INFLIGHT, 1);
 	pthread_mutex_lock(&dns->lock);
-	rc = ub_resolve_async(dns->ub, name, rrtype, 1 /* IN */, q, callback,
-	    &q->async_id);
-	if (rc == 0) {
-		q->next = dns->inflight;
-		if (q->next != NULL)
-			q->next->prev = q;
-		dns->inflight = q;
-		q->linked = 1;
-	}
+	/*
+	 * The same question already with libunbound: wait for its answer
+	 * rather than ask again. It costs no new query, so the bound does not
+	 * apply.
+	 */
+	if ((q->lk = lookup_find(dns, name, len, h, rrtype, raw)) != NULL) {
+		q->lk->refs++;
+		__atomic_add_fetch(&dns->joined, 1, __ATOMIC_SEQ_CST);
+		metrics_inc(MC_DNS_JOINED, 0);
+	} else
+		q->lk = lookup_start(dns, q, name, len, h, rrtype, raw);
 	pthread_mutex_unlock(&dns->lock);
-	if (rc != 0) {
-		q->refs--;
-		left_resolver(q);
+	if (q->lk == NULL) {
 		q->done = 1;
-		q->res.status = DNS_ERROR;
-		snprintf(q->res.why, sizeof(q->res.why), "cannot start lookup: %s",
-		    ub_strerror(rc));
-		count_answer(q);
+		count_answer(q, &q->res, metrics_now_us());
 	}
 	return q;
 }
@@ -499,18 +675,34 @@ dns_txt_start(struct dns *dns, const char *name)
 const struct dns_result *
 dns_query_wait(struct dns_query *q)
 {
-	pthread_mutex_lock(&q->lock);
+	struct dns *dns = q->dns;
+	uint64_t end_us = 0;
+
+	if (q->done)
+		return &q->res;
+	pthread_mutex_lock(&dns->lock);
 	while (!q->done) {
-		if (pthread_cond_timedwait(&q->cond, &q->lock, &q->deadline) == ETIMEDOUT &&
-		    !q->done) {
-			q->done = 1;
+		struct dns_lookup *lk = q->lk;
+
+		if (lk->done) {
+			copy_result(&q->res, &lk->res);
+			end_us = lk->answered_us;
+		} else if (pthread_cond_timedwait(&lk->cond, &dns->lock, &q->deadline) !=
+		    ETIMEDOUT || lk->done)
+			continue;
+		else {
+			/* The lookup goes on for anyone who joins it; this caller stops. */
 			q->res.status = DNS_TIMEOUT;
 			snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
-			    q->dns->timeout_ms);
-			count_answer(q);
+			    dns->timeout_ms);
+			end_us = metrics_now_us();
 		}
+		q->done = 1;
+		q->lk = NULL;
+		lookup_unref(lk);
 	}
-	pthread_mutex_unlock(&q->lock);
+	pthread_mutex_unlock(&dns->lock);
+	count_answer(q, &q->res, end_us);
 	return &q->res;
 }
 
@@ -524,14 +716,20 @@ dns_query_free(struct dns_query *q)
 	 * connection closed, or it is done). ub_cancel would not help: in
 	 * threaded mode it only suppresses the callback while libunbound goes
 	 * on resolving, so the lookup would still cost memory and queries but
-	 * no longer be counted. The lookup is dropped instead: its answer is
-	 * not kept, and it counts as outstanding until libunbound is done
-	 * with it, which its retry settings bound to about the timeout.
+	 * no longer be counted. The query only lets go of its lookup, which
+	 * stays in flight (and joinable) until libunbound is done with it;
+	 * its retry settings bound that to about the timeout.
 	 */
-	pthread_mutex_lock(&q->lock);
-	q->abandoned = 1;
-	pthread_mutex_unlock(&q->lock);
-	query_unref(q);
+	if (q->lk != NULL) {
+		pthread_mutex_lock(&q->dns->lock);
+		/* Answered but never read: it ended for this caller all the same. */
+		if (q->lk->done)
+			count_answer(q, &q->lk->res, q->lk->answered_us);
+		lookup_unref(q->lk);
+		pthread_mutex_unlock(&q->dns->lock);
+	}
+	dns_result_clear(&q->res);
+	free(q);
 }
 
 int
@@ -546,12 +744,22 @@ dns_refused(const struct dns *dns)
 	return dns ? __atomic_load_n(&dns->refused, __ATOMIC_SEQ_CST) : 0;
 }
 
+unsigned long
+dns_joined(const struct dns *dns)
+{
+	return dns ? __atomic_load_n(&dns->joined, __ATOMIC_SEQ_CST) : 0;
+}
+
 void
 dns_set_max_outstanding(struct dns *dns, int max)
 {
 	char n[16];
 
+	pthread_mutex_lock(&dns->lock);
 	dns->max_outstanding = max > 0 ? max : DNS_MAX_OUTSTANDING_DEFAULT;
+	/* Without memory the smaller table still works, with longer chains. */
+	(void)buckets_size(dns);
+	pthread_mutex_unlock(&dns->lock);
 	/*
 	 * libunbound's own limit on queries it works on must not be the
 	 * tighter one, or it would drop lookups we let through. Only possible
@@ -565,22 +773,17 @@ dns_set_max_outstanding(struct dns *dns, int max)
 static void
 wait_move(struct dns_query *q, struct dns_result *out)
 {
-	const struct dns_result *r;
-
 	memset(out, 0, sizeof(*out));
 	if (q == NULL) {
 		out->status = DNS_ERROR;
 		snprintf(out->why, sizeof(out->why), "out of memory");
 		return;
 	}
-	r = dns_query_wait(q);
-	/* Move the result out; the query keeps nothing to free. */
-	pthread_mutex_lock(&q->lock);
-	*out = *r;
+	/* The result is the caller's own copy: move it, the query keeps nothing. */
+	*out = *dns_query_wait(q);
 	q->res.txt = NULL;
 	q->res.txtlen = NULL;
 	q->res.n = 0;
-	pthread_mutex_unlock(&q->lock);
 	dns_query_free(q);
 }
 

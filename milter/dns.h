@@ -8,7 +8,11 @@
  * outlasts the configured timeout: a query that runs longer is reported as
  * a timeout. libunbound itself asks at most twice (after a SERVFAIL or a
  * timeout), the first wait half the timeout; until it gives up the query
- * counts as outstanding, even when its caller has dropped it.
+ * counts as outstanding, even when its caller has dropped it. A lookup
+ * for a name and type that libunbound is already resolving (for another
+ * message, or for one that went away) joins that query: each caller keeps
+ * its own timeout and gets its own copy of the answer, and only distinct
+ * questions count as outstanding.
  */
 #ifndef DKIMGATE_DNS_H
 #define DKIMGATE_DNS_H
@@ -47,20 +51,29 @@ struct dns_query;
  */
 struct dns *dns_create(const char *resolver, const char *trust_anchor, int timeout_ms,
     char *err, size_t errlen);
-/* Stops the thread, cancels and answers outstanding queries; accepts NULL. */
+/*
+ * Stops the thread and drops the lookups libunbound still holds; accepts
+ * NULL. Every query must have been freed (dns_query_free) before.
+ */
 void dns_free(struct dns *dns);
 
 /*
- * At most this many lookups are held by libunbound at once (default
- * DNS_MAX_OUTSTANDING_DEFAULT; max <= 0 restores it). A lookup started
- * past the bound fails at once with DNS_ERROR and a "too many DNS lookups
- * outstanding" text, and is counted by dns_refused. Set it before use.
+ * At most this many distinct lookups (name, type) are held by libunbound
+ * at once (default DNS_MAX_OUTSTANDING_DEFAULT; max <= 0 restores it). A
+ * lookup that would start a new one past the bound fails at once with
+ * DNS_ERROR and a "too many DNS lookups outstanding" text, and is counted
+ * by dns_refused; one that joins a lookup in flight is never refused, and
+ * is counted by dns_joined. Set it before use.
  */
 #define DNS_MAX_OUTSTANDING_DEFAULT 1000
 void dns_set_max_outstanding(struct dns *dns, int max);
-/* Lookups libunbound holds now; lookups refused so far. Thread-safe. */
+/*
+ * Distinct lookups libunbound holds now; lookups refused so far; lookups
+ * that joined one in flight so far. Thread-safe.
+ */
 int dns_outstanding(const struct dns *dns);
 unsigned long dns_refused(const struct dns *dns);
+unsigned long dns_joined(const struct dns *dns);
 
 /* Start a TXT lookup for name. Never NULL: failures are reported by the wait. */
 struct dns_query *dns_txt_start(struct dns *dns, const char *name);
@@ -70,9 +83,10 @@ struct dns_query *dns_txt_start(struct dns *dns, const char *name);
  */
 const struct dns_result *dns_query_wait(struct dns_query *q);
 /*
- * Drop the caller's query. One still in flight is left to finish in
- * libunbound (ub_cancel would not stop the resolution, only hide its end);
- * its answer is discarded when it comes.
+ * Drop the caller's query. A lookup still in flight is left to finish in
+ * libunbound (ub_cancel would not stop the resolution, only hide its end)
+ * and can still be joined; its answer is discarded when it comes if no
+ * caller waits for it any more.
  */
 void dns_query_free(struct dns_query *q);
 

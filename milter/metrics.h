@@ -41,6 +41,7 @@ enum metrics_counter {
 	MC_DNS_QUERIES,		/* lookups started */
 	MC_DNS_ANSWERS,		/* status: ok, nxdomain, nodata, servfail, bogus, timeout, error */
 	MC_DNS_DNSSEC,		/* status: secure, insecure, bogus */
+	MC_DNS_JOINED,		/* lookups that joined one in flight (no new query) */
 	MC_KEY_CACHE,		/* result: hit, miss (parsed key records) */
 	MC_DMARC_CACHE,		/* result: hit, miss (RFC 9989 tree walk outcomes) */
 	MC_RELOADS,		/* result: success, failure */

@@ -23,14 +23,22 @@
 #     right afterwards is answered within dns.timeout + 1 s.
 #  5. dns.max_outstanding: with a small bound, lookups past it are refused
 #     at once as temperror (not queued), and logged.
+#  6. SAME (default 500) aborted messages all asking the same dead key
+#     name, with dns.max_outstanding = 1 and no DMARC lookups: one lookup
+#     in flight (dns_outstanding=1 in every abort line),
+#     nothing refused, and the next message asking that key joins the
+#     lookup and gets its temperror by its own timeout, not by the bound;
+#     distinct names are still refused past the bound.
 # Run by "make check" or by hand; DKIMGATE=, MILTERCLIENT= override the
-# programs; KEEP=1 keeps the work directory; ABORTS=N changes check 4.
+# programs; KEEP=1 keeps the work directory; ABORTS=N changes check 4,
+# SAME=N check 6.
 # Exit status: 0 all passed, 1 a check failed, 77 skipped (a tool is
 # missing and CI is not "true").
 
 set -u
 . "$(dirname "$0")/proto-lib.sh"
 ABORTS=${ABORTS:-10000}
+SAME=${SAME:-500}
 MAX_SERVFAIL_Q=${MAX_SERVFAIL_Q:-4}
 TIMEOUT=2
 proto_require
@@ -45,7 +53,7 @@ port=$("$testdns" start "$work/dns" --servfail broken.example.net --blackhole de
 resolver=127.0.0.1@$port
 dnslog=$work/dns/unbound.log
 
-# write_conf [DNS-EXTRA]
+# write_conf [DNS-EXTRA [MORE]]
 write_conf() {
 	cat >"$conf" <<CONF
 socket = "unix:$sock";
@@ -53,6 +61,7 @@ log = "stderr";
 authserv_id = "$AUTHSERV";
 sign = { internal_networks = [ "10.0.0.0/8" ]; };
 dns = { resolver = "$resolver"; trust_anchor = ""; timeout = $TIMEOUT; ${1:-} };
+${2:-}
 CONF
 }
 write_conf
@@ -193,6 +202,47 @@ mc over -c 192.0.2.1 --timing "$M/over4.eml"
 check "4 key lookups with max_outstanding 3: 1 refused at once as temperror with the reason" \
 	eval '[ "$(grep -o "too many DNS lookups outstanding" "$O/over.out" | wc -l)" = 1 ]'
 check "  logged" grep -q 'warning event=dns reason="too many DNS lookups outstanding (dns.max_outstanding 3)"' "$log"
+
+# ================================================================================
+echo "# 6. $SAME aborted messages asking the same dead key: one lookup, joined"
+# A new daemon (nothing outstanding) with room for one question, and no
+# DMARC lookups: every message is the same and its only lookup is its key,
+# in the dead zone. Each message after the first joins the lookup the
+# earlier ones left behind instead of being refused.
+stop_pid "$dg_pid"
+dg_pid=''
+write_conf 'max_outstanding = 1;' 'verify = { dmarc_lookup = false; };'
+start_dkimgate
+signed "$M/same.eml" dead.example.net same1 alice@example.net
+same=()
+for _ in $(seq 1 "$SAME"); do same+=("$M/same.eml"); done
+dns_mark
+t0=$(date +%s.%N)
+mc same -c 192.0.2.1 -k 0 --abort-after eoh "${same[@]}"
+t1=$(date +%s.%N)
+[ "$mc_rc" = 0 ] || not_ok "same: milterclient: $(head -c 200 "$O/same.err")"
+omax=$(grep -o 'dns_outstanding=[0-9]*' "$log" | cut -d= -f2 | sort -n | tail -n 1)
+nab=$(grep -c ': aborted ' "$log")
+q=$(dns_new 'same1\._domainkey\.dead\.example\.net')
+echo "# $SAME aborts in $(secs "$t0" "$t1") s: outstanding lookups at most ${omax:-?}; $q queries for the key reached the DNS server"
+expect_eq "every aborted message logged" "$nab" "$SAME"
+expect_eq "one question in flight whatever the number of messages asking it (max dns_outstanding)" "${omax:-?}" 1
+check "  none refused for the bound" eval '! grep -q "too many DNS lookups outstanding" "$log"'
+# The next message asks the same key: it joins the lookup still in flight
+# rather than being refused, and ends by its own timeout (or by the
+# lookup's answer, should libunbound give up first).
+mc same-next -c 192.0.2.1 --timing "$M/same.eml"
+ms=$(eom_ms same-next)
+res=$(grep -o 'dkim=[a-z]*' "$O/same-next.out" | head -n 1)
+echo "# the same key right after the aborts: $res in ${ms:-?} ms"
+check "  the next message asking it is not refused for the bound" \
+	eval '! grep -q "too many DNS lookups outstanding" "$O/same-next.out" "$log"'
+check "  it is a temperror within dns.timeout + 1 s ($res, ${ms:-?} ms)" \
+	eval '[ "$res" = dkim=temperror ] && [ -n "$ms" ] && [ "${ms:-99999}" -le "$limit_ms" ]'
+# Distinct questions still meet the bound of 1, refused with the reason.
+mc over-same -c 192.0.2.1 --timing "$M/over4.eml"
+check "  distinct names still refused past the bound, with the reason" \
+	eval '[ "$(grep -o "too many DNS lookups outstanding" "$O/over-same.out" | wc -l)" -ge 1 ]'
 
 kill -TERM "$dg_pid"
 wait "$dg_pid"
