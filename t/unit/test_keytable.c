@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "decide.h"
+#include "keywatch.h"
 #include "keyset.h"
 #include "privcache.h"
+#include "snap.h"
 #include "srcodk.h"
 #include "strmap.h"
 #include "testutil.h"
@@ -363,6 +365,70 @@ START_TEST(opendkim_patterns_carried_over)
 }
 END_TEST
 
+
+struct seen {
+	char ids[8][64];
+	int states[8];
+	size_t n;
+};
+
+static void
+record_state(void *arg, const struct conf_key *k, enum metrics_keystate st)
+{
+	struct seen *sn = arg;
+
+	if (sn->n < 8) {
+		str_copy(sn->ids[sn->n], k->id, sizeof(sn->ids[0]));
+		sn->states[sn->n] = (int)st;
+	}
+	sn->n++;
+}
+
+START_TEST(key_check_results_cover_every_source)
+{
+	char dir[] = "/tmp/test_keytable-dir.XXXXXX", path[300], body[1200];
+	struct keywatch_counts kc;
+	struct seen sn;
+	struct snap *s;
+	struct conf *c;
+	char err[300];
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/c.example.s3.pem", dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fclose(fp);
+	snprintf(body, sizeof(body),
+	    "key_check = \"off\";\npsl_file = \"\";\n"
+	    "dns = { resolver = \"127.0.0.1@9\"; trust_anchor = \"\"; };\n"
+	    "keys = ( { id = \"a\"; domain = \"a.example\"; selector = \"s1\"; file = \"/k/a\"; },\n"
+	    "  { id = \"b\"; domain = \"b.example\"; selector = \"s2\"; file = \"/k/b\"; } );\n"
+	    "sources = ( { type = \"directory\"; path = \"%s\"; } );\n", dir);
+	c = conf_from(body);
+	s = snap_create(c, NULL, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	/* Before any check: every key counted, none checked. */
+	memset(&sn, 0, sizeof(sn));
+	keywatch_results(s, record_state, &sn, &kc);
+	ck_assert_uint_eq(kc.keys, 3);
+	ck_assert_uint_eq(kc.checked, 0);
+	/* key_check = "off": the pass records nothing, but lists every key. */
+	keywatch_check_all(s, 0);
+	memset(&sn, 0, sizeof(sn));
+	keywatch_results(s, record_state, &sn, &kc);
+	ck_assert_uint_eq(kc.keys, 3);
+	ck_assert_uint_eq(kc.checked, 0);
+	ck_assert_uint_eq(sn.n, 3);
+	ck_assert_str_eq(sn.ids[0], "a");
+	ck_assert_str_eq(sn.ids[1], "b");
+	ck_assert_str_eq(sn.ids[2], "c.example.s3");
+	ck_assert_int_eq(sn.states[2], MKS_UNCHECKED);
+	snap_unref(s);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 keytable_suite(void)
 {
@@ -380,6 +446,7 @@ keytable_suite(void)
 	tcase_add_test(tc, privcache_failure_reported_once);
 	tcase_add_test(tc, privcache_refuses_readable_and_weak_keys);
 	tcase_add_test(tc, privcache_holds_at_most_its_size);
+	tcase_add_test(tc, key_check_results_cover_every_source);
 	tcase_add_loop_test(tc, opendkim_patterns_carried_over, 0,
 	    (int)(sizeof(odk_cases) / sizeof(odk_cases[0])));
 	suite_add_tcase(s, tc);
