@@ -160,6 +160,32 @@ buf_report(struct buf *b, const char *fmt, ...)
 }
 
 void
+buf_vreport_at(struct buf *b, const char *file, int line, const char *fmt, va_list ap)
+{
+	struct buf text;
+	char *p;
+
+	buf_init(&text, 4096);
+	if (buf_vprintf(&text, fmt, ap) < 0 && buf_puts(&text, "(reason too long)") < 0)
+		buf_truncate(&text, 0);
+	for (p = text.data; p != NULL && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	buf_report(b, "%s:%d: %s", file, line, buf_str(&text));
+	buf_release(&text);
+}
+
+void
+buf_report_at(struct buf *b, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vreport_at(b, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void
 buf_truncate(struct buf *b, size_t n)
 {
 	if (n < b->len) {

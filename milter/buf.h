@@ -53,6 +53,16 @@ void buf_report(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_vreport(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/*
+ * A report line "file:line: reason" (a problem with a file): control
+ * characters in the reason become '?', so a value quoted from the file
+ * cannot break the line; a reason longer than a line buffer is cut.
+ */
+void buf_report_at(struct buf *b, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void buf_vreport_at(struct buf *b, const char *file, int line, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
 /* Empty the buffer, keeping its storage. */
 void buf_reset(struct buf *b);
 /* Shorten to n bytes (n <= len). */

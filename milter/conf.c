@@ -162,42 +162,10 @@ err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	conf_vproblem(ld->errors, ld->file, s ? (int)config_setting_source_line(s) : 0,
+	buf_vreport_at(ld->errors, ld->file, s ? (int)config_setting_source_line(s) : 0,
 	    fmt, ap);
 	va_end(ap);
 	ld->nerr++;
-}
-
-void
-conf_vproblem(struct buf *errors, const char *file, int line, const char *fmt, va_list ap)
-{
-	struct buf text;
-	char *p;
-
-	/*
-	 * Reasons quote values from the file, and a libconfig string may hold
-	 * a line break: keep each problem on its one line (they are logged).
-	 * A reason longer than the line buffer is cut, which is all a log
-	 * line would show anyway.
-	 */
-	buf_init(&text, 4096);
-	if (buf_vprintf(&text, fmt, ap) < 0 && buf_puts(&text, "(reason too long)") < 0)
-		buf_truncate(&text, 0);
-	for (p = text.data; p != NULL && *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	buf_report(errors, "%s:%d: %s", file, line, buf_str(&text));
-	buf_release(&text);
-}
-
-void
-conf_problem(struct buf *errors, const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	conf_vproblem(errors, file, line, fmt, ap);
-	va_end(ap);
 }
 
 const char *
@@ -920,13 +888,13 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
 	size_t i;
 
 	if ((c = conf_defaults()) == NULL) {
-		conf_problem(errors, path, 0, "out of memory");
+		buf_report_at(errors, path, 0, "out of memory");
 		return NULL;
 	}
 	c->path = strdup(path);
 	if ((c->sets = calloc(1, sizeof(*c->sets))) == NULL ||
 	    (c->sets[0] = keyset_create(path)) == NULL) {
-		conf_problem(errors, path, 0, "out of memory");
+		buf_report_at(errors, path, 0, "out of memory");
 		conf_unref(c);
 		return NULL;
 	}
@@ -934,9 +902,9 @@ conf_load_from(const char *path, enum conf_keys read_keys, const struct conf *pr
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			conf_problem(errors, path, 0, "cannot read: %s", strerror(errno));
+			buf_report_at(errors, path, 0, "cannot read: %s", strerror(errno));
 		else
-			conf_problem(errors, config_error_file(&cf) ? config_error_file(&cf) :
+			buf_report_at(errors, config_error_file(&cf) ? config_error_file(&cf) :
 			    path, config_error_line(&cf), "%s", config_error_text(&cf));
 		config_destroy(&cf);
 		conf_unref(c);

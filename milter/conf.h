@@ -138,15 +138,6 @@ struct conf *conf_load(const char *path, enum conf_keys keys, struct buf *errors
  */
 struct conf *conf_load_from(const char *path, enum conf_keys keys, const struct conf *prev,
     struct buf *errors);
-/*
- * Append one problem, "file:line: reason", to a problems list (see
- * buf_report): control characters in the reason become '?', so a value
- * quoted from the file cannot break the line. For the loaders of sources.
- */
-void conf_problem(struct buf *errors, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void conf_vproblem(struct buf *errors, const char *file, int line, const char *fmt,
-    va_list ap) __attribute__((format(printf, 4, 0)));
 /* A snapshot with every default and no keys (for tests and dkimctl). */
 struct conf *conf_defaults(void);
 struct conf *conf_ref(struct conf *c);

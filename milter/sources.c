@@ -30,7 +30,7 @@ err_at(struct buf *errors, const char *file, const config_setting_t *s, int *ner
 	va_list ap;
 
 	va_start(ap, fmt);
-	conf_vproblem(errors, file, s ? (int)config_setting_source_line(s) : 0, fmt, ap);
+	buf_vreport_at(errors, file, s ? (int)config_setting_source_line(s) : 0, fmt, ap);
 	va_end(ap);
 	(*nerr)++;
 }

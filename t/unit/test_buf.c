@@ -136,6 +136,19 @@ static const struct {
 	{ 10, 3, "line 1\n" },
 };
 
+/* A problem quoting a value with a line break stays on its line. */
+START_TEST(report_at_names_the_place_and_keeps_one_line)
+{
+	struct buf b;
+
+	buf_init(&b, 1000);
+	buf_report_at(&b, "f.conf", 7, "'%s' is bad", "a\nb\r\x7f");
+	buf_report_at(&b, "f.conf", 0, "out of memory");
+	ck_assert_str_eq(buf_str(&b), "f.conf:7: 'a?b?" "?' is bad\nf.conf:0: out of memory\n");
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(report_keeps_whole_lines_and_marks_the_cut)
 {
 	struct buf b;
@@ -161,6 +174,7 @@ buf_suite(void)
 	tcase_add_test(tc, failed_append_leaves_contents_unchanged);
 	tcase_add_test(tc, huge_length_does_not_wrap_around);
 	tcase_add_test(tc, binary_data_and_truncate_reset_steal);
+	tcase_add_test(tc, report_at_names_the_place_and_keeps_one_line);
 	tcase_add_loop_test(tc, report_keeps_whole_lines_and_marks_the_cut, 0,
 	    sizeof(reports) / sizeof(reports[0]));
 	tcase_add_loop_test(tc, str_copy_truncates_and_terminates, 0,
