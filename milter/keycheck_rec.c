@@ -166,13 +166,47 @@ say_tag(struct rec_ctx *rc, const struct keyrec_finding *f)
 		radd(rc, v, c, NULL, "not in testing mode (no t=y)");
 }
 
+/* The size findings of keyrec.h, in words. */
+static void
+say_size(struct rec_ctx *rc, const struct keyrec_finding *f, const struct keyrec *kr)
+{
+	const char *c = f->code;
+	enum keycheck_verdict v = (enum keycheck_verdict)f->verdict;
+	char fix[KEYCHECK_TEXT];
+
+	if (strcmp(c, "size-ok") == 0)
+		radd(rc, v, c, NULL, kr->type == CRYPTO_ED25519 ?
+		    "Ed25519 keys have a fixed, strong size" : "RSA key of %ld bits", f->num);
+	else if (strcmp(c, "size-too-small") == 0) {
+		snprintf(fix, sizeof(fix), "Make a %d-bit key (dkimctl genkey -d "
+		    "%s), publish it under its new selector, then sign with it.",
+		    LIMIT_RSA_RECOMMENDED_BITS, rc->kc->domain);
+		radd(rc, v, c, fix,
+		    "RSA key of %ld bits: receivers ignore signatures made with keys under "
+		    "%d bits (RFC 8301), so mail counts as unsigned", f->num,
+		    LIMIT_RSA_MIN_BITS);
+	} else if (strcmp(c, "size-weak") == 0) {
+		snprintf(fix, sizeof(fix), "Rotate to a %d-bit key: dkimctl genkey "
+		    "-d %s, publish the new record, wait for it to resolve, switch the "
+		    "signer, and keep this record a few days for mail in transit.",
+		    LIMIT_RSA_RECOMMENDED_BITS, rc->kc->domain);
+		radd(rc, v, c, fix,
+		    "RSA key of %ld bits: still accepted, but considered weak; %d "
+		    "bits is the recommended size", f->num, LIMIT_RSA_RECOMMENDED_BITS);
+	} else if (strcmp(c, "size-large") == 0)
+		radd(rc, v, c, "Use a 2048-bit key (or at most 4096 bits).",
+		    "RSA key of %ld bits: receivers are only required to handle keys up to "
+		    "%d bits (RFC 8301), and some will not verify it", f->num,
+		    LIMIT_RSA_MAX_BITS);
+}
+
 /* The key-data findings of keyrec.h, in words. */
 static void
 say_key(struct rec_ctx *rc, const struct keyrec_finding *f, const struct keyrec *kr)
 {
 	const char *c = f->code;
 	enum keycheck_verdict v = (enum keycheck_verdict)f->verdict;
-	char start[64], fix[KEYCHECK_TEXT];
+	char start[64];
 
 	if (strcmp(c, "key-missing") == 0) {
 		excerpt(start, sizeof(start), rc->txt, rc->len, 40);
@@ -233,30 +267,8 @@ say_key(struct rec_ctx *rc, const struct keyrec_finding *f, const struct keyrec 
 		}
 		radd(rc, v, c, NULL, "the public key parses (%s, %ld bits)",
 		    kr->type == CRYPTO_RSA ? "RSA" : "Ed25519", f->num);
-	} else if (strcmp(c, "size-ok") == 0)
-		radd(rc, v, c, NULL, kr->type == CRYPTO_ED25519 ?
-		    "Ed25519 keys have a fixed, strong size" : "RSA key of %ld bits", f->num);
-	else if (strcmp(c, "size-too-small") == 0) {
-		snprintf(fix, sizeof(fix), "Make a %d-bit key (dkimctl genkey -d "
-		    "%s), publish it under its new selector, then sign with it.",
-		    LIMIT_RSA_RECOMMENDED_BITS, rc->kc->domain);
-		radd(rc, v, c, fix,
-		    "RSA key of %ld bits: receivers ignore signatures made with keys under "
-		    "%d bits (RFC 8301), so mail counts as unsigned", f->num,
-		    LIMIT_RSA_MIN_BITS);
-	} else if (strcmp(c, "size-weak") == 0) {
-		snprintf(fix, sizeof(fix), "Rotate to a %d-bit key: dkimctl genkey "
-		    "-d %s, publish the new record, wait for it to resolve, switch the "
-		    "signer, and keep this record a few days for mail in transit.",
-		    LIMIT_RSA_RECOMMENDED_BITS, rc->kc->domain);
-		radd(rc, v, c, fix,
-		    "RSA key of %ld bits: still accepted, but considered weak; %d "
-		    "bits is the recommended size", f->num, LIMIT_RSA_RECOMMENDED_BITS);
-	} else if (strcmp(c, "size-large") == 0)
-		radd(rc, v, c, "Use a 2048-bit key (or at most 4096 bits).",
-		    "RSA key of %ld bits: receivers are only required to handle keys up to "
-		    "%d bits (RFC 8301), and some will not verify it", f->num,
-		    LIMIT_RSA_MAX_BITS);
+	} else if (strncmp(c, "size-", 5) == 0)
+		say_size(rc, f, kr);
 }
 
 /* Whether the published key is priv's public half. */

@@ -39,20 +39,26 @@ static const char records[] =
 static const struct {
 	const char *name;
 	enum dns_status status;
+	/*
+	 * Also accepted: a server that never answers ends as a timeout, or as
+	 * the SERVFAIL libunbound makes of it when its own retries give up
+	 * first (which a loaded machine can bring about).
+	 */
+	enum dns_status alt;
 	size_t n;		/* records when DNS_OK */
 	const char *txt0;	/* one of them (any order), when DNS_OK */
 	/* The CNAME target the answer came from ("" for none), or NULL. */
 	const char *canon;
 } cases[] = {
-	{ "one.example.com", DNS_OK, 1, "v=DKIM1; p=ABCD", "" },
-	{ "ONE.Example.COM", DNS_OK, 1, "v=DKIM1; p=ABCD", NULL },
-	{ "two.example.com", DNS_OK, 2, "second", "" },
-	{ "long.example.com", DNS_OK, 1, LONG300, NULL },
-	{ "alias.example.com", DNS_OK, 1, "v=DKIM1; p=ABCD", "one.example.com." },
-	{ "missing.example.com", DNS_NXDOMAIN, 0, NULL, NULL },
-	{ "addr.example.com", DNS_NODATA, 0, NULL, NULL },
-	{ "x.broken.example", DNS_SERVFAIL, 0, NULL, NULL },
-	{ "slow.example.com", DNS_TIMEOUT, 0, NULL, NULL },
+	{ "one.example.com", DNS_OK, DNS_OK, 1, "v=DKIM1; p=ABCD", "" },
+	{ "ONE.Example.COM", DNS_OK, DNS_OK, 1, "v=DKIM1; p=ABCD", NULL },
+	{ "two.example.com", DNS_OK, DNS_OK, 2, "second", "" },
+	{ "long.example.com", DNS_OK, DNS_OK, 1, LONG300, NULL },
+	{ "alias.example.com", DNS_OK, DNS_OK, 1, "v=DKIM1; p=ABCD", "one.example.com." },
+	{ "missing.example.com", DNS_NXDOMAIN, DNS_NXDOMAIN, 0, NULL, NULL },
+	{ "addr.example.com", DNS_NODATA, DNS_NODATA, 0, NULL, NULL },
+	{ "x.broken.example", DNS_SERVFAIL, DNS_SERVFAIL, 0, NULL, NULL },
+	{ "slow.example.com", DNS_TIMEOUT, DNS_SERVFAIL, 0, NULL, NULL },
 };
 
 static struct dns *
@@ -73,7 +79,8 @@ START_TEST(test_txt_cases)
 	int found = 0;
 
 	dns_txt(d, cases[_i].name, &r);
-	ck_assert_msg(r.status == cases[_i].status, "%s: %s, want %s (%s)", cases[_i].name,
+	ck_assert_msg(r.status == cases[_i].status || r.status == cases[_i].alt,
+	    "%s: %s, want %s (%s)", cases[_i].name,
 	    dns_status_name(r.status), dns_status_name(cases[_i].status), r.why);
 	if (r.status == DNS_OK) {
 		ck_assert_uint_eq(r.n, cases[_i].n);
@@ -123,7 +130,8 @@ START_TEST(test_timeout_bounded)
 	dns_txt(d, "other.slow.example.com", &r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	ck_assert_int_eq(r.status, DNS_TIMEOUT);
+	ck_assert_msg(r.status == DNS_TIMEOUT || r.status == DNS_SERVFAIL, "%s",
+	    dns_status_name(r.status));
 	/* The wait ends at the timeout, not at libunbound's own retries. */
 	ck_assert_msg(s < 5.0, "waited %.1f s for an 0.8 s timeout", s);
 	dns_result_clear(&r);
@@ -144,7 +152,9 @@ START_TEST(test_max_outstanding)
 	ck_assert_int_eq(r->status, DNS_ERROR);
 	ck_assert_ptr_nonnull(strstr(r->why, "too many DNS lookups outstanding"));
 	ck_assert_uint_ge(dns_refused(d), 1);
-	ck_assert_int_eq(dns_query_wait(q1)->status, DNS_TIMEOUT);
+	r = dns_query_wait(q1);
+	ck_assert_msg(r->status == DNS_TIMEOUT || r->status == DNS_SERVFAIL, "%s",
+	    dns_status_name(r->status));
 	dns_query_free(q1);
 	dns_query_free(q2);
 	dns_free(d);
