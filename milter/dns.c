@@ -191,8 +191,12 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 	 * from the server's measured round trip (50 ms at least): against a
 	 * resolver that usually answers from its cache in a millisecond, a
 	 * cold recursive lookup would be given up after 150 ms. So the first
-	 * wait is half the timeout: the caller's own timeout ends the lookup
-	 * for the message, and libunbound gives up soon after. (A lower
+	 * wait is three fifths of the timeout: a lost packet is still sent
+	 * again within the caller's timeout, and libunbound gives up no
+	 * earlier than 1.2 timeouts, so a dead server reads as a timeout for
+	 * the message, not as a SERVFAIL racing the caller's deadline (with
+	 * half, both fell at the same instant once the forwarder's round trip
+	 * was back to its minimum). (A lower
 	 * infra-cache-max-rtt would end dead lookups sooner, but libunbound
 	 * then takes the forwarder itself for dead and fails every lookup.)
 	 */
@@ -201,8 +205,8 @@ dns_create(const char *resolver, const char *trust_anchor, int timeout_ms, char 
 	if (rc == 0) {
 		char rtt[16];
 
-		snprintf(rtt, sizeof(rtt), "%d", dns->timeout_ms / 2 > 50 ?
-		    dns->timeout_ms / 2 : 50);
+		snprintf(rtt, sizeof(rtt), "%d", dns->timeout_ms * 3 / 5 > 50 ?
+		    dns->timeout_ms * 3 / 5 : 50);
 		rc = ub_ctx_set_option(dns->ub, "infra-cache-min-rtt:", rtt);
 	}
 	if (rc != 0) {
@@ -672,6 +676,22 @@ dns_txt_start(struct dns *dns, const char *name)
 	return query_start(dns, name, 16 /* TXT */, 0);
 }
 
+/* The caller's deadline on the clock of metrics_now_us (CLOCK_MONOTONIC). */
+static uint64_t
+deadline_us(const struct dns_query *q)
+{
+	return (uint64_t)q->deadline.tv_sec * 1000000u +
+	    (uint64_t)q->deadline.tv_nsec / 1000u;
+}
+
+static void
+timed_out(struct dns_query *q)
+{
+	q->res.status = DNS_TIMEOUT;
+	snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
+	    q->dns->timeout_ms);
+}
+
 const struct dns_result *
 dns_query_wait(struct dns_query *q)
 {
@@ -684,7 +704,18 @@ dns_query_wait(struct dns_query *q)
 	while (!q->done) {
 		struct dns_lookup *lk = q->lk;
 
-		if (lk->done) {
+		if (lk->done && lk->res.status == DNS_SERVFAIL &&
+		    lk->answered_us > deadline_us(q)) {
+			/*
+			 * libunbound gave up (SERVFAIL) only after this caller's
+			 * deadline; the caller came late (it waits at end of
+			 * message) or was not scheduled in time. For it the
+			 * lookup timed out, as it would have had it waited on
+			 * time. A real answer that came late is still used.
+			 */
+			timed_out(q);
+			end_us = deadline_us(q);
+		} else if (lk->done) {
 			copy_result(&q->res, &lk->res);
 			end_us = lk->answered_us;
 		} else if (pthread_cond_timedwait(&lk->cond, &dns->lock, &q->deadline) !=
@@ -692,9 +723,7 @@ dns_query_wait(struct dns_query *q)
 			continue;
 		else {
 			/* The lookup goes on for anyone who joins it; this caller stops. */
-			q->res.status = DNS_TIMEOUT;
-			snprintf(q->res.why, sizeof(q->res.why), "DNS timeout after %d ms",
-			    dns->timeout_ms);
+			timed_out(q);
 			end_us = metrics_now_us();
 		}
 		q->done = 1;

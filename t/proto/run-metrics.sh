@@ -242,8 +242,17 @@ fi
 check "the timed-out lookups are counted at 1 s or more" \
 	[ "$(g s1 dkimgate_dns_lookup_duration_seconds_bucket 'le=0.5')" -le \
 	  $(( $(g s1 dkimgate_dns_lookup_duration_seconds_count) - 2 )) ]
-expect_eq "nothing in flight afterwards (messages, DNS lookups)" \
-	"$(g s1 dkimgate_messages_in_flight) $(g s1 dkimgate_dns_in_flight)" "0 0"
+expect_eq "no message in flight afterwards" "$(g s1 dkimgate_messages_in_flight)" "0"
+# The lookups the timed-out message gave up stay with libunbound until it
+# gives up on the dead zone too (its retries outlast dns.timeout on
+# purpose), then the gauge must come back to zero.
+for _ in $(seq 1 50); do
+	"$py" "$mcheck" scrape "$url" "$work/s1b" || die "scrape after traffic"
+	[ "$(g s1b dkimgate_dns_in_flight)" = 0 ] && break
+	sleep 0.2
+done
+expect_eq "no DNS lookup in flight once libunbound gave up" \
+	"$(g s1b dkimgate_dns_in_flight)" "0"
 still_alive "traffic"
 
 # dkimctl status reads the same endpoint (through the configuration).
