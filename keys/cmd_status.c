@@ -5,7 +5,7 @@
  * The address comes from the configuration's `metrics` setting (or -a);
  * with metrics off it says so and how to turn them on. The endpoint is
  * read with one plain HTTP/1.0 GET, bounded in time and size, and parsed
- * as the Prometheus text format the daemon writes (milter/metrics.c);
+ * as the Prometheus text format the daemon writes (milter/core/metrics.c);
  * series names and label values come from the same table.
  *
  * Exit status: 0 summary printed, 1 metrics are off in the configuration,

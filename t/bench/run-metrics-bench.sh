@@ -8,7 +8,7 @@
 # transport, driven in turn by t/milterclient in bench mode (runs
 # interleaved, rotating who goes first; the median of REPS kept):
 #   base  this tree with the bodies of the counting functions of
-#         milter/metrics.c emptied (counting compiled out; the calls remain,
+#         milter/core/metrics.c emptied (counting compiled out; the calls remain,
 #         at the cost of a call to an empty function);
 #   off   this build, metrics = "" (counting, no listener);
 #   on    this build, metrics on 127.0.0.1, scraped every --scrape seconds
@@ -113,7 +113,7 @@ perl -0pi -e '
 	}
 	$n += s/^(uint64_t\nmetrics_now_us\(void\)\n)\{\n.*?^\}\n/$1\{\n\treturn 0;\n\}\n/ms;
 	die "patched $n functions, expected 5\n" unless $n == 5;
-' "$work/base/milter/metrics.c" || die "cannot empty the counting functions"
+' "$work/base/milter/core/metrics.c" || die "cannot empty the counting functions"
 (
 	cd "$work/base"
 	autoreconf -fi >/dev/null 2>&1 &&

@@ -667,7 +667,7 @@ hostile 3000 "3000 header fields" "$M/h-3000.eml"
 	cat "$M/plain.eml"
 } >"$M/h-50sig.eml"
 hostile 50sig "50 DKIM-Signature fields" "$M/h-50sig.eml"
-# The engine looks at the first LIMIT_SIGNATURES (32) fields (milter/bounds.h);
+# The engine looks at the first LIMIT_SIGNATURES (32) fields (milter/core/bounds.h);
 # the other 18 are reported in one dkim=policy result.
 check "  50 signatures (verify): one A-R that parses, 32 results + 1 for the rest + alignment" \
 	archeck h-50sig-verify '*34'

@@ -2,7 +2,7 @@
 # run-banned.sh - the C sources must not call the string functions that
 # cannot be bounded or checked: sprintf, vsprintf, strcpy, strcat, strncpy,
 # strtok, atoi, sscanf, gets (see the project's style guide). Text goes
-# through the bounded builder (milter/buf.h), snprintf or str_copy instead.
+# through the bounded builder (milter/core/buf.h), snprintf or str_copy instead.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top_srcdir" || exit 1
