@@ -15,17 +15,26 @@
 #include "canon.h"
 #include "keycheck.h"
 
+/* "dkimctl: MESSAGE" on stderr, then exit with status. */
+static void
+vdie(int status, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0), noreturn));
+
+static void
+vdie(int status, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "dkimctl: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	exit(status);
+}
+
 void
 die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "dkimctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(2);
+	vdie(2, fmt, ap);
 }
 
 void
@@ -33,12 +42,8 @@ die_status(int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "dkimctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(status);
+	vdie(status, fmt, ap);
 }
 
 int
