@@ -26,12 +26,11 @@
 #include <libconfig.h>
 
 #include "bounds.h"
-#include "addr.h"
 #include "conf.h"
+#include "conf_int.h"
 #include "dkim.h"
 #include "sources.h"
 #include "metrics_addr.h"
-#include "keyfile.h"
 
 /*
  * S_INT is stored as an int, S_INT64 as a long long (durations that may
@@ -41,7 +40,6 @@
  */
 enum stype { S_STR, S_INT, S_INT64, S_BOOL, S_ACTION, S_CANON, S_MODE, S_ENUM, S_LIST };
 
-struct loader;
 /* Reads list setting s (present in the file) into c; reports with err_at. */
 typedef void (*list_fn)(struct loader *ld, config_setting_t *s, struct conf *c);
 
@@ -66,9 +64,6 @@ static void load_nets(struct loader *ld, config_setting_t *s, struct conf *c);
 static void load_daemon_names(struct loader *ld, config_setting_t *s, struct conf *c);
 static void load_headers(struct loader *ld, config_setting_t *s, struct conf *c);
 static void load_oversign(struct loader *ld, config_setting_t *s, struct conf *c);
-static void load_keys(struct loader *ld, config_setting_t *s, struct conf *c);
-static void load_table(struct loader *ld, config_setting_t *s, struct conf *c);
-static void load_users(struct loader *ld, config_setting_t *s, struct conf *c);
 static void load_sources(struct loader *ld, config_setting_t *s, struct conf *c);
 
 #define O(f) offsetof(struct conf, f)
@@ -133,40 +128,15 @@ static const struct setting settings[] = {
 	{ "sign.daemon_names", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_daemon_names },
 	{ "sign.headers", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_headers },
 	{ "sign.oversign", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_oversign },
-	{ "keys", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_keys },
-	{ "signing_table", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_table },
-	{ "users", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_users },
+	{ "keys", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, conf_load_keys },
+	{ "signing_table", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, conf_load_table },
+	{ "users", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, conf_load_users },
 	{ "sources", S_LIST, NULL, 0, 0, 0, 0, 1, NULL, 0, load_sources },
 };
 #undef O
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
 static const char *const groups[] = { "sign", "verify", "dns" };
-
-struct loader {
-	const char *file;
-	struct buf *errors;
-	int nerr;
-	enum conf_keys read_keys;
-	const struct conf *prev;	/* the running configuration, or NULL */
-	struct buf *problems;		/* source entries left out */
-};
-
-static void
-err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-err_at(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vreport_at(ld->errors, ld->file, s ? (int)config_setting_source_line(s) : 0,
-	    fmt, ap);
-	va_end(ap);
-	ld->nerr++;
-}
 
 const char *
 conf_action_name(enum conf_action a)
@@ -212,30 +182,6 @@ enum_index(const char *const *names, const char *s)
 		if (strcmp(names[i], s) == 0)
 			return i;
 	return -1;
-}
-
-/* "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" (UTC) or seconds since the epoch. */
-static int
-parse_when(const config_setting_t *s, long long *out)
-{
-	const char *str, *end;
-	struct tm tm;
-
-	if (config_setting_type(s) == CONFIG_TYPE_INT ||
-	    config_setting_type(s) == CONFIG_TYPE_INT64) {
-		*out = config_setting_get_int64(s);
-		return *out >= 0 ? 0 : -1;
-	}
-	if ((str = config_setting_get_string(s)) == NULL)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(str, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0') {
-		memset(&tm, 0, sizeof(tm));
-		if ((end = strptime(str, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
-			return -1;
-	}
-	*out = (long long)timegm(&tm);
-	return 0;
 }
 
 static int
@@ -332,7 +278,7 @@ err_enum(struct loader *ld, const config_setting_t *s, const struct setting *st)
 	for (i = 0; ok && st->names[i] != NULL; i++)
 		ok = buf_printf(&text, "%s\"%s\"", i == 0 ? "" : st->names[i + 1] == NULL ?
 		    " or " : ", ", st->names[i]) == 0;
-	err_at(ld, s, "%s must be %s", st->path, buf_str(&text));
+	conf_err_at(ld, s, "%s must be %s", st->path, buf_str(&text));
 	buf_release(&text);
 }
 
@@ -358,7 +304,7 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 	case S_CANON:
 	case S_MODE:
 		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-			err_at(ld, s, "%s must be a string", st->path);
+			conf_err_at(ld, s, "%s must be a string", st->path);
 			return;
 		}
 		str = config_setting_get_string(s);
@@ -373,11 +319,11 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 				*(int *)((char *)c + st->enum_off) = e;
 		} else if (st->type == S_ACTION) {
 			if (parse_action(str, (enum conf_action *)base) < 0)
-				err_at(ld, s, "%s: '%s' is not accept, tempfail or reject",
+				conf_err_at(ld, s, "%s: '%s' is not accept, tempfail or reject",
 				    st->path, str);
 		} else if (st->type == S_CANON) {
 			if (canon_parse_pair(str, &c->hcanon, &c->bcanon) < 0)
-				err_at(ld, s, "%s: '%s' is not like relaxed/relaxed", st->path,
+				conf_err_at(ld, s, "%s: '%s' is not like relaxed/relaxed", st->path,
 				    str);
 		} else {
 			char *end;
@@ -385,7 +331,7 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 			errno = 0;
 			v = strtoll(str, &end, 8);
 			if (*str == '\0' || *end != '\0' || v < 0 || v > st->max)
-				err_at(ld, s, "%s: '%s' is not an octal mode", st->path, str);
+				conf_err_at(ld, s, "%s: '%s' is not an octal mode", st->path, str);
 			else
 				*(int *)base = (int)v;
 		}
@@ -394,12 +340,12 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 	case S_INT64:
 		if (config_setting_type(s) != CONFIG_TYPE_INT &&
 		    config_setting_type(s) != CONFIG_TYPE_INT64) {
-			err_at(ld, s, "%s must be a number", st->path);
+			conf_err_at(ld, s, "%s must be a number", st->path);
 			return;
 		}
 		v = config_setting_get_int64(s);
 		if (v < st->min || v > st->max) {
-			err_at(ld, s, "%s = %lld is out of range (%lld to %lld)", st->path, v,
+			conf_err_at(ld, s, "%s = %lld is out of range (%lld to %lld)", st->path, v,
 			    st->min, st->max);
 			return;
 		}
@@ -410,7 +356,7 @@ load_setting(struct loader *ld, config_t *cf, struct conf *c, const struct setti
 		return;
 	case S_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-			err_at(ld, s, "%s must be true or false", st->path);
+			conf_err_at(ld, s, "%s must be true or false", st->path);
 			return;
 		}
 		*(int *)base = config_setting_get_bool(s);
@@ -490,10 +436,10 @@ check_names(struct loader *ld, config_setting_t *grp, const char *prefix)
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
 		k = known_name(path);
 		if (k == 0)
-			err_at(ld, s, "unknown setting '%s'", path);
+			conf_err_at(ld, s, "unknown setting '%s'", path);
 		else if (k == 2 && *prefix == '\0') {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-				err_at(ld, s, "'%s' must be a group { ... }", path);
+				conf_err_at(ld, s, "'%s' must be a group { ... }", path);
 			else
 				check_names(ld, s, name);
 		}
@@ -516,7 +462,7 @@ load_strings(struct loader *ld, config_setting_t *s, char ***out)
 		snprintf(full, sizeof(full), "%s", path);
 	path = full;
 	if (!config_setting_is_aggregate(s)) {
-		err_at(ld, s, "%s must be a list [ \"...\", ... ]", path);
+		conf_err_at(ld, s, "%s must be a list [ \"...\", ... ]", path);
 		return -1;
 	}
 	n = config_setting_length(s);
@@ -527,7 +473,7 @@ load_strings(struct loader *ld, config_setting_t *s, char ***out)
 		const char *v = config_setting_get_string(e);
 
 		if (v == NULL) {
-			err_at(ld, e, "%s: element %d is not a string", path, i + 1);
+			conf_err_at(ld, e, "%s: element %d is not a string", path, i + 1);
 			v = "";
 		}
 		(*out)[i] = strdup(v);
@@ -549,7 +495,7 @@ load_nets(struct loader *ld, config_setting_t *s, struct conf *c)
 	c->nets = calloc((size_t)n + 1, sizeof(*c->nets));
 	for (i = 0; c->nets && i < (size_t)n; i++) {
 		if (pattern_net_parse(nets[i], &c->nets[c->nnets]) < 0)
-			err_at(ld, s, "'%s' is not an address or CIDR network", nets[i]);
+			conf_err_at(ld, s, "'%s' is not an address or CIDR network", nets[i]);
 		else
 			c->nnets++;
 	}
@@ -580,7 +526,7 @@ load_headers(struct loader *ld, config_setting_t *s, struct conf *c)
 	for (i = 0; i < c->nheaders; i++)
 		if (strcasecmp(c->headers[i], "from") == 0)
 			return;
-	err_at(ld, s, "sign.headers must include From (RFC 6376 5.4)");
+	conf_err_at(ld, s, "sign.headers must include From (RFC 6376 5.4)");
 }
 
 static void
@@ -594,254 +540,6 @@ load_oversign(struct loader *ld, config_setting_t *s, struct conf *c)
 	strv_free(c->oversign, c->noversign);
 	c->oversign = v;
 	c->noversign = (size_t)n;
-}
-
-static void
-check_key_file(struct loader *ld, const config_setting_t *s, struct conf *c,
-    const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		err_at(ld, s, "key file %s: %s", path, strerror(errno));
-		return;
-	}
-	if ((st.st_mode & 077) != 0 && !c->allow_readable_keys)
-		err_at(ld, s, "key file %s is readable by group or others (mode %04o): "
-		    "chmod 600 it, or set allow_readable_keys = true",
-		    path, (unsigned)(st.st_mode & 07777));
-}
-
-/* successor = { selector = "..."; file = "..."; after = "YYYY-MM-DD"; } */
-static void
-load_successor(struct loader *ld, config_setting_t *e, struct conf *c,
-    struct conf_key *k, int read_keys)
-{
-	config_setting_t *su = config_setting_get_member(e, "successor"), *af;
-	const char *sel = NULL, *file = NULL;
-	char err[512];
-
-	if (su == NULL)
-		return;
-	if (config_setting_type(su) != CONFIG_TYPE_GROUP) {
-		err_at(ld, su, "key '%s': successor must be a group { ... }", k->id);
-		return;
-	}
-	config_setting_lookup_string(su, "selector", &sel);
-	config_setting_lookup_string(su, "file", &file);
-	if (sel == NULL || file == NULL) {
-		err_at(ld, su, "key '%s': a successor needs selector and file", k->id);
-		return;
-	}
-	if (strcmp(sel, k->selector) == 0) {
-		err_at(ld, su, "key '%s': the successor must use a new selector", k->id);
-		return;
-	}
-	if ((af = config_setting_get_member(su, "after")) != NULL &&
-	    parse_when(af, &k->succ_after) < 0)
-		err_at(ld, af, "key '%s': successor after must be \"YYYY-MM-DD\", "
-		    "\"YYYY-MM-DDTHH:MM:SSZ\" or seconds since 1970", k->id);
-	k->succ_selector = strdup(sel);
-	k->succ_path = strdup(file);
-	if (!read_keys)
-		return;
-	check_key_file(ld, su, c, file);
-	if (keyfile_load_private(file, &k->succ_key, err, sizeof(err)) < 0)
-		err_at(ld, su, "key '%s' successor: %s", k->id, err);
-}
-
-/*
- * The daemon decodes keys on first use; here it only makes sure the file
- * is there, private and readable, so a typo still refuses the
- * configuration instead of surfacing as failed mail.
- */
-static int
-check_key_readable(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * A key's d= and s= go into every signature and into DNS names: each must
- * be a domain name (a bare "*" or a wildcard is a pattern, not a domain;
- * a selector is dot-separated LDH labels too, RFC 6376 3.1).
- */
-static int
-key_names_bad(struct loader *ld, const config_setting_t *e, const char *id,
-    const char *dom, const char *sel)
-{
-	char norm[LIMIT_DOMAIN + 1];
-	const char *why;
-	int bad = 0;
-
-	if (addr_domain(dom, strlen(dom), norm, sizeof(norm), &why) < 0) {
-		err_at(ld, e, "key '%s': domain '%s' is not a domain name (%s)", id, dom, why);
-		bad = 1;
-	}
-	if (addr_domain(sel, strlen(sel), norm, sizeof(norm), &why) < 0 ||
-	    strcasecmp(norm, sel) != 0) {
-		err_at(ld, e, "key '%s': selector '%s' is not a selector (letters, digits "
-		    "and hyphens, labels separated by dots)", id, sel);
-		bad = 1;
-	}
-	return bad;
-}
-
-static void
-load_keys(struct loader *ld, config_setting_t *ks, struct conf *c)
-{
-	enum conf_keys read_keys = ld->read_keys;
-	struct keyset *set = c->sets[0];
-	int i, n;
-
-	if (!config_setting_is_list(ks)) {
-		err_at(ld, ks, "keys must be a list ( { ... }, ... )");
-		return;
-	}
-	n = config_setting_length(ks);
-	for (i = 0; i < n; i++) {
-		config_setting_t *e = config_setting_get_elem(ks, (unsigned)i);
-		struct conf_key *k;
-		const char *id = NULL, *dom = NULL, *sel = NULL, *file = NULL;
-		char err[512];
-		long idx;
-
-		config_setting_lookup_string(e, "id", &id);
-		config_setting_lookup_string(e, "domain", &dom);
-		config_setting_lookup_string(e, "selector", &sel);
-		config_setting_lookup_string(e, "file", &file);
-		if (id == NULL || dom == NULL || sel == NULL || file == NULL) {
-			err_at(ld, e, "a key needs id, domain, selector and file");
-			continue;
-		}
-		if (key_names_bad(ld, e, id, dom, sel))
-			continue;
-		if ((idx = keyset_add_key(set, id, dom, sel, file,
-		    (int)config_setting_source_line(e), err, sizeof(err))) < 0) {
-			err_at(ld, e, "%s", err);
-			continue;
-		}
-		k = &set->keys[idx];
-		k->slot = idx;
-		load_successor(ld, e, c, k, read_keys != CONF_KEYS_NONE);
-		if (read_keys == CONF_KEYS_NONE)
-			continue;
-		check_key_file(ld, e, c, file);
-		if (read_keys == CONF_KEYS_CHECK) {
-			if (check_key_readable(file, err, sizeof(err)) < 0)
-				err_at(ld, e, "key '%s': %s", id, err);
-			continue;
-		}
-		if (keyfile_load_private(file, &k->key, err, sizeof(err)) < 0) {
-			err_at(ld, e, "key '%s': %s", id, err);
-			continue;
-		}
-		if (crypto_key_too_small(k->key))
-			err_at(ld, e, "key '%s' is RSA %d bits: below %d it cannot sign "
-			    "(RFC 8301)", id, crypto_key_bits(k->key), LIMIT_RSA_MIN_BITS);
-	}
-}
-
-static void
-load_table(struct loader *ld, config_setting_t *ts, struct conf *c)
-{
-	int i, n;
-
-	if (!config_setting_is_list(ts)) {
-		err_at(ld, ts, "signing_table must be a list ( { ... }, ... )");
-		return;
-	}
-	n = config_setting_length(ts);
-	for (i = 0; i < n; i++) {
-		config_setting_t *e = config_setting_get_elem(ts, (unsigned)i);
-		config_setting_t *kl = config_setting_get_member(e, "keys");
-		const char *from = NULL;
-		int k, nk, first;
-		long t;
-
-		config_setting_lookup_string(e, "from", &from);
-		if (from == NULL || kl == NULL || !config_setting_is_aggregate(kl)) {
-			err_at(ld, e, "a signing_table entry needs from = \"...\" and keys = [ ... ]");
-			continue;
-		}
-		if (!pattern_valid(from)) {
-			err_at(ld, e, "'%s' is not a pattern (address, domain, *.domain or *)", from);
-			continue;
-		}
-		nk = config_setting_length(kl);
-		if (nk == 0) {
-			/* An entry that matches but signs with nothing hides a mistake. */
-			err_at(ld, e, "signing_table entry for '%s' lists no key", from);
-			continue;
-		}
-		if (nk > LIMIT_SIGNERS)
-			err_at(ld, kl, "signing_table: %d keys for '%s', at most %d signatures "
-			    "per message", nk, from, LIMIT_SIGNERS);
-		/* A repeated pattern is never reached: the first entry wins. */
-		t = keyset_add_entry(c->sets[0], from, (int)config_setting_source_line(e),
-		    &first);
-		if (t == -2)
-			continue;
-		if (t < 0) {
-			err_at(ld, e, "out of memory");
-			return;
-		}
-		for (k = 0; k < nk; k++) {
-			const char *id = config_setting_get_string_elem(kl, (unsigned)k);
-			long idx = id ? conf_key_index(c, id) : -1;
-
-			if (idx < 0)
-				err_at(ld, kl, "signing_table: no key with id '%s'", id ? id : "?");
-			else if (keyset_entry_add_key(c->sets[0], (size_t)t, (size_t)idx) < 0)
-				err_at(ld, kl, "out of memory");
-		}
-	}
-}
-
-static void
-load_users(struct loader *ld, config_setting_t *us, struct conf *c)
-{
-	int i, n;
-
-	if (!config_setting_is_list(us)) {
-		err_at(ld, us, "users must be a list ( { ... }, ... )");
-		return;
-	}
-	n = config_setting_length(us);
-	if ((c->users = calloc((size_t)n + 1, sizeof(*c->users))) == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		config_setting_t *e = config_setting_get_elem(us, (unsigned)i);
-		config_setting_t *fl = config_setting_get_member(e, "from");
-		struct conf_user *u = &c->users[c->nusers];
-		const char *name = NULL;
-		int k, nf;
-
-		config_setting_lookup_string(e, "user", &name);
-		if (name == NULL || fl == NULL || !config_setting_is_aggregate(fl)) {
-			err_at(ld, e, "a users entry needs user = \"...\" and from = [ ... ]");
-			continue;
-		}
-		nf = config_setting_length(fl);
-		u->name = strdup(name);
-		u->from = calloc((size_t)nf + 1, sizeof(*u->from));
-		c->nusers++;
-		for (k = 0; k < nf && u->from; k++) {
-			const char *p = config_setting_get_string_elem(fl, (unsigned)k);
-
-			if (p == NULL || !pattern_valid(p))
-				err_at(ld, fl, "users: '%s' is not a pattern", p ? p : "?");
-			else
-				u->from[u->nfrom++] = strdup(p);
-		}
-	}
 }
 
 static void
@@ -864,9 +562,9 @@ check_metrics(struct loader *ld, config_t *cf, const struct conf *c)
 	if (c->metrics[0] == '\0')
 		return;
 	if (metrics_addr_parse(c->metrics, &a, err, sizeof(err)) < 0)
-		err_at(ld, config_lookup(cf, "metrics"), "metrics: %s", err);
+		conf_err_at(ld, config_lookup(cf, "metrics"), "metrics: %s", err);
 	else if (!a.loopback && !c->metrics_allow_remote)
-		err_at(ld, config_lookup(cf, "metrics"), "metrics: %s is not a loopback address "
+		conf_err_at(ld, config_lookup(cf, "metrics"), "metrics: %s is not a loopback address "
 		    "and the endpoint has no authentication; set metrics_allow_remote = true "
 		    "to serve it there anyway", a.host);
 }
@@ -980,12 +678,6 @@ conf_unref(struct conf *c)
 	}
 	free(c->users);
 	free(c);
-}
-
-long
-conf_key_index(const struct conf *c, const char *id)
-{
-	return c->nsets > 0 ? keyset_key_index(c->sets[0], id) : -1;
 }
 
 size_t
