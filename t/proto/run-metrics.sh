@@ -325,6 +325,12 @@ expect_eq "the same message verified twice: pass, aligned" \
 # cached, the second message's walk sends no query.
 # The new snapshot has a new key cache: the first message parses both
 # keys, the second finds them parsed.
+# The walk sends _dmarc.example.com and _dmarc.com at once and stops at the
+# first one's psd=n; the NXDOMAIN for _dmarc.com is counted only if it came
+# before the walk let go of it, which depends on scheduling. Six queries
+# are asked either way; the answers counted are five plus that one.
+nx=$(( $(g s5 dkimgate_dns_answers_total status=nxdomain) - $(g s4 dkimgate_dns_answers_total status=nxdomain) ))
+case $nx in 0|1) ;; *) nx=1 ;; esac  # anything else: report against 1
 if "$py" "$mcheck" delta "$work/s4" "$work/s5" \
 	'dkimgate_messages_total{decision=verify}=2' \
 	'dkimgate_message_actions_total{action=accept}=2' \
@@ -337,10 +343,10 @@ if "$py" "$mcheck" delta "$work/s4" "$work/s5" \
 	'dkimgate_key_cache_total{result=hit}=2' \
 	'dkimgate_dns_queries_total=6' \
 	'dkimgate_dns_answers_total{status=ok}=5' \
-	'dkimgate_dns_answers_total{status=nxdomain}=1' \
-	'dkimgate_dns_dnssec_total{status=insecure}=6' \
+	"dkimgate_dns_answers_total{status=nxdomain}=$nx" \
+	"dkimgate_dns_dnssec_total{status=insecure}=$((5 + nx))" \
 	'dkimgate_eom_duration_seconds_count{mode=verify}=2' \
-	'dkimgate_dns_lookup_duration_seconds_count=6' \
+	"dkimgate_dns_lookup_duration_seconds_count=$((5 + nx))" \
 	>"$work/delta2.out" 2>&1; then
 	ok "walk cache: 1 miss then 1 hit, every other counter exact"
 else
