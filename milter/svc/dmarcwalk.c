@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "dmarcwalk.h"
+#include "fnv.h"
 #include "metrics.h"
 
 struct slot {
@@ -77,11 +78,7 @@ dmarcwalk_cache_free(struct dmarcwalk_cache *c)
 static struct slot *
 slot_of(struct dmarcwalk_cache *c, const char *d)
 {
-	unsigned long h = 2166136261UL;
-
-	for (; *d != '\0'; d++)
-		h = (h ^ (unsigned char)*d) * 16777619UL;
-	return &c->slots[h % DMARCWALK_CACHE_SLOTS];
+	return &c->slots[fnv1a(d, strlen(d), 0) % DMARCWALK_CACHE_SLOTS];
 }
 
 static int

@@ -40,6 +40,7 @@
 
 #include "buf.h"
 #include "dns.h"
+#include "fnv.h"
 #include "metrics.h"
 
 /* Answers are counted by their enum value: the two orders must agree. */
@@ -445,13 +446,10 @@ lower(unsigned char c)
 static uint32_t
 key_hash(const char *name, size_t len, int rrtype, int raw)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint32_t h = fnv1a(name, len, 1);
 
-	for (i = 0; i < len; i++)
-		h = (h ^ lower((unsigned char)name[i])) * 16777619u;
-	h = (h ^ (uint32_t)(rrtype & 0xffff)) * 16777619u;
-	return (h ^ (uint32_t)raw) * 16777619u;
+	h = fnv1a_mix(h, (uint32_t)(rrtype & 0xffff));
+	return fnv1a_mix(h, (uint32_t)raw);
 }
 
 /* Under dns->lock: the lookup in flight for this key, or NULL. */

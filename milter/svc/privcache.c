@@ -19,6 +19,7 @@
 
 #include "bounds.h"
 #include "buf.h"
+#include "fnv.h"
 #include "privcache.h"
 #include "keyfile.h"
 
@@ -52,13 +53,7 @@ struct privcache {
 static uint32_t
 hash_of(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a(s, strlen(s), 0);
 }
 
 struct privcache *

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "strmap.h"
 
 struct slot {
@@ -31,18 +32,11 @@ lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* FNV-1a over the lower-cased bytes. */
+/* Keys compare without case. */
 static uint32_t
 hash_of(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= lower((unsigned char)s[i]);
-		h *= 16777619u;
-	}
-	return h;
+	return fnv1a(s, len, 1);
 }
 
 /* The stored key ends at its NUL, the probe at len. */
